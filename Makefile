@@ -1,0 +1,96 @@
+# Kafka offset-commit workbook, in C with librdkafka.
+# `make` (or `make help`) lists every target.
+
+SHELL        := /bin/bash
+.DEFAULT_GOAL := help
+
+KAFKA_PORT ?= 9092
+BROKER     ?= 127.0.0.1:$(KAFKA_PORT)
+export KAFKA_PORT
+TOPIC      ?= orders
+PARTITIONS ?= 3
+COUNT      ?= 100
+GROUP      ?=
+STEP       ?=
+
+CC      ?= cc
+PKG_CFLAGS := $(shell pkg-config --cflags rdkafka 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs rdkafka 2>/dev/null || echo -lrdkafka)
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L $(PKG_CFLAGS)
+LDLIBS  += $(PKG_LIBS)
+
+TOOLS     := ping topic populate lag commits
+TOOL_BINS := $(addprefix build/tools/,$(TOOLS))
+STEPS     := $(notdir $(patsubst %/,%,$(wildcard steps/[0-9][0-9]_*/)))
+STEP_BINS := $(addprefix build/steps/,$(STEPS))
+SOL_BINS  := $(addprefix build/solutions/,$(STEPS))
+
+# ---------------------------------------------------------------- building
+
+build/tools/%: tools/%.c tools/kit.c tools/kit.h | build/tools
+	$(CC) $(CFLAGS) -Itools -o $@ $< tools/kit.c $(LDLIBS)
+
+.SECONDEXPANSION:
+build/steps/%: $$(wildcard steps/$$*/*.c) tools/step.c tools/step.h | build/steps
+	$(CC) $(CFLAGS) -Itools -o $@ $(filter %.c,$^) $(LDLIBS)
+
+build/solutions/%: $$(wildcard solutions/$$*/*.c) tools/step.c tools/step.h | build/solutions
+	$(CC) $(CFLAGS) -Itools -o $@ $(filter %.c,$^) $(LDLIBS)
+
+build/tools build/steps build/solutions:
+	@mkdir -p $@
+
+# ---------------------------------------------------------------- targets
+
+.PHONY: help deps build tools clean broker-up broker-down broker-status broker-logs \
+        broker-reset topic populate lag commits demo run check check-solutions test \
+        test-foundation test-starters bench memcheck
+
+help: ## list every target (this text)
+	@echo "Kafka offset-commit workbook. Usage: make <target> [VAR=value]"
+	@awk 'BEGIN {FS = ":.*?## "} /^[a-zA-Z_-]+:.*?## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "Variables: STEP=01 GROUP=... TOPIC=$(TOPIC) PARTITIONS=$(PARTITIONS) COUNT=$(COUNT) BROKER=$(BROKER)"
+
+deps: ## install what is missing (Debian/Ubuntu; macOS: see README)
+	@scripts/install-deps.sh
+
+tools: $(TOOL_BINS) ## build the observer tools into build/tools/
+
+build: $(TOOL_BINS) $(STEP_BINS) $(SOL_BINS) ## build the tools, your steps and the solutions
+
+clean: ## remove build/ (the broker and its data stay)
+	rm -rf build
+
+# ---------------------------------------------------------------- the broker
+
+broker-up: build/tools/ping ## start Kafka (Docker if an engine answers, else native; KAFKA_MODE=docker|native)
+	@scripts/broker.sh up
+
+broker-down: ## stop Kafka; its data is kept
+	@scripts/broker.sh down
+
+broker-status: build/tools/ping ## mode, version, process, address, ready or not
+	@scripts/broker.sh status
+
+broker-logs: ## the broker's log (FOLLOW=1 to keep following)
+	@scripts/broker.sh logs
+
+broker-reset: ## stop Kafka and wipe its data
+	@scripts/broker.sh reset
+
+# ---------------------------------------------------------------- the exercise's setup
+
+topic: build/tools/topic ## create TOPIC (orders) with PARTITIONS (3); idempotent
+	@build/tools/topic -b $(BROKER) -t $(TOPIC) -p $(PARTITIONS)
+
+populate: build/tools/populate ## write Order-1 .. Order-COUNT to TOPIC (once)
+	@build/tools/populate -b $(BROKER) -t $(TOPIC) -n $(COUNT)
+
+lag: build/tools/lag ## per partition of GROUP: committed offset, log end, lag
+	@test -n "$(GROUP)" || { echo "usage: make lag GROUP=<consumer group> [TOPIC=$(TOPIC)]" >&2; exit 2; }
+	@build/tools/lag -b $(BROKER) -g $(GROUP) -t $(TOPIC)
+
+commits: build/tools/commits ## every offset commit the broker recorded for GROUP
+	@test -n "$(GROUP)" || { echo "usage: make commits GROUP=<consumer group>" >&2; exit 2; }
+	@build/tools/commits -b $(BROKER) -g $(GROUP) --header

@@ -1,0 +1,117 @@
+# Shared by every check: load it inside setup_file/setup with `load test_helper/common`
+# (or `load ../test_helper/common` from checks/foundation/).
+#
+# A check judges what the broker recorded (build/tools/commits) together with what the
+# program printed. Programs print, one line per event (at= is epoch milliseconds):
+#   started partition=P offset=O value=V at=MS
+#   processed partition=P offset=O value=V at=MS
+#   committed partition=P offset=NEXT at=MS
+
+# The workbook's top folder: the first folder up from this test file that has the Makefile.
+ROOT=$(cd "$BATS_TEST_DIRNAME" && while [ ! -f Makefile ] && [ "$PWD" != / ]; do cd ..; done; pwd)
+
+bats_load_library bats-support
+bats_load_library bats-assert
+
+BROKER=${BROKER:-127.0.0.1:${KAFKA_PORT:-9092}}
+TOOLS=$ROOT/build/tools
+# Which programs the step checks run: your code (steps, the default), the reference
+# solutions, or any folder of binaries named like the steps (WORKBOOK_BIN).
+WORKBOOK_TARGET=${WORKBOOK_TARGET:-steps}
+WORKBOOK_BIN=${WORKBOOK_BIN:-$ROOT/build/$WORKBOOK_TARGET}
+# Every run of a program under test is bounded by this (seconds).
+RUN_TIMEOUT=${RUN_TIMEOUT:-25}
+# A crashed consumer stays in its group until its session times out: keep it short so
+# the rerun does not wait long. The broker allows it (group.min.session.timeout.ms).
+SESSION_OPTS=(-X session.timeout.ms=2000 -X heartbeat.interval.ms=400)
+
+# Start the broker when it is not up (a no-op when it is) and build the tools.
+workbook_setup_file() {
+    make -s -C "$ROOT" tools >/dev/null || return 1
+    "$ROOT/scripts/broker.sh" up >/dev/null || return 1
+}
+
+# A fresh topic and group for this test: its name says which test made it.
+# Usage: fresh_topic COUNT [PARTITIONS]  -> sets TOPIC and GROUP
+fresh_topic() {
+    local count=$1 partitions=${2:-3} tag
+    tag="$(basename "$BATS_TEST_FILENAME" .bats | tr -c 'a-zA-Z0-9\n' '-')${BATS_TEST_NUMBER}-$$-$RANDOM"
+    TOPIC="t-$tag"
+    GROUP="g-$tag"
+    run -0 timeout 30 "$TOOLS/topic" -b "$BROKER" -t "$TOPIC" -p "$partitions"
+    run -0 timeout 30 "$TOOLS/populate" -b "$BROKER" -t "$TOPIC" -n "$count"
+}
+
+now_ms() { date +%s%3N; }
+
+# Run the program under test in the foreground, bounded by RUN_TIMEOUT.
+# Usage: run_step NAME OUT_PREFIX [args...]; sets STEP_STATUS; output in PREFIX.out/.err
+run_step() {
+    local name=$1 prefix=$2; shift 2
+    local bin=$WORKBOOK_BIN/$name
+    [ -x "$bin" ] || fail "no program $bin: build it with 'make build' (or 'make check STEP=${name%%_*}')"
+    STEP_STATUS=0
+    timeout -k 2 "$RUN_TIMEOUT" "$bin" -b "$BROKER" -t "$TOPIC" -g "$GROUP" "${SESSION_OPTS[@]}" "$@" \
+        >"$prefix.out" 2>"$prefix.err" 3>&- </dev/null || STEP_STATUS=$?
+    if [ "$STEP_STATUS" -eq 124 ] || [ "$STEP_STATUS" -eq 137 ]; then
+        fail "$(printf '%s did not end within %ss (it should stop after --idle-exit): it hangs.\nLast lines of its stderr:\n%s' \
+            "$name" "$RUN_TIMEOUT" "$(tail -n 5 "$prefix.err")")"
+    fi
+}
+
+# Start it in the background instead (for Ctrl+C tests); sets STEP_PID.
+start_step() {
+    local name=$1 prefix=$2; shift 2
+    local bin=$WORKBOOK_BIN/$name
+    [ -x "$bin" ] || fail "no program $bin: build it with 'make build'"
+    timeout -k 2 "$RUN_TIMEOUT" "$bin" -b "$BROKER" -t "$TOPIC" -g "$GROUP" "${SESSION_OPTS[@]}" "$@" \
+        >"$prefix.out" 2>"$prefix.err" 3>&- </dev/null &
+    STEP_PID=$!
+}
+
+# Wait (up to RUN_TIMEOUT) until FILE has at least N lines starting with WORD.
+wait_for_lines() {
+    local file=$1 word=$2 n=$3 deadline=$((SECONDS + RUN_TIMEOUT))
+    while [ "$(grep -c "^$word " "$file" 2>/dev/null)" -lt "$n" ]; do
+        if [ -n "${STEP_PID:-}" ] && ! kill -0 "$STEP_PID" 2>/dev/null; then
+            fail "the program ended before it printed $n '$word' lines (it printed $(grep -c "^$word " "$file")); its stderr ends with: $(tail -n 3 "${file%.out}.err")"
+        fi
+        [ $SECONDS -lt $deadline ] || fail "waited ${RUN_TIMEOUT}s for $n '$word' lines, saw $(grep -c "^$word " "$file")"
+        sleep 0.05
+    done
+}
+
+# Send SIGINT (Ctrl+C) to the background program and wait for it; sets STEP_STATUS.
+interrupt_step() {
+    kill -INT "$STEP_PID" 2>/dev/null || true
+    STEP_STATUS=0
+    wait "$STEP_PID" || STEP_STATUS=$?
+    STEP_PID=
+}
+
+# Every commit the broker recorded for GROUP on TOPIC: "partition offset commit_ms".
+broker_commits() {
+    "$TOOLS/commits" -b "$BROKER" -g "$GROUP" -t "$TOPIC" | awk -F'\t' '{print $2, $3, $4}'
+}
+
+# "partition offset value at" for every line of kind WORD in the given output files.
+events() {
+    local word=$1; shift
+    awk -v w="$word" '$1 == w {
+        p = o = v = a = "";
+        for (i = 2; i <= NF; i++) {
+            split($i, kv, "=");
+            if (kv[1] == "partition") p = kv[2]; else if (kv[1] == "offset") o = kv[2];
+            else if (kv[1] == "value") v = kv[2]; else if (kv[1] == "at") a = kv[2];
+        }
+        print p, o, v, a }' "$@"
+}
+
+# The last committed offset per partition in a commits listing: "partition offset".
+last_commits() { awk '{ last[$1] = $2 } END { for (p in last) print p, last[p] }' "$1" | sort -n; }
+
+# Say something in the test's output even when it passes (TAP comment on fd 3).
+note() { printf '# %s\n' "$@" >&3; }
+
+# Where to look when a check fails.
+hint_for() { printf 'Hint: read steps/%s/README.md (and, once you have tried, solutions/%s/).' "$1" "$1"; }
