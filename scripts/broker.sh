@@ -231,7 +231,8 @@ case "$cmd" in
         case "$(current_mode)" in
             native) native_up ;;
             docker) docker_up ;;
-            none) if [ "$(chosen_mode)" = docker ]; then docker_up; else native_up; fi ;;
+            none) mode=$(chosen_mode)   # exits here when the forced mode cannot run
+                  if [ "$mode" = docker ]; then docker_up; else native_up; fi ;;
         esac ;;
     down)
         case "$(current_mode)" in

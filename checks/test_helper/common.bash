@@ -10,6 +10,7 @@
 # The workbook's top folder: the first folder up from this test file that has the Makefile.
 ROOT=$(cd "$BATS_TEST_DIRNAME" && while [ ! -f Makefile ] && [ "$PWD" != / ]; do cd ..; done; pwd)
 
+bats_require_minimum_version 1.5.0
 bats_load_library bats-support
 bats_load_library bats-assert
 

@@ -1,0 +1,107 @@
+#!/usr/bin/env bats
+# The broker's life cycle: up twice, status, down, up keeps the data, reset.
+# It runs a second native broker on its own ports and data folder, so the workbook's
+# own broker (and any test using it) is never touched.
+
+setup_file() {
+    load ../test_helper/common
+    make -s -C "$ROOT" build/tools/ping build/tools/topic >/dev/null
+    export KAFKA_MODE=native
+    export KAFKA_PORT=$((29092 + RANDOM % 2000 * 2))
+    export KAFKA_STATE_DIR="$BATS_FILE_TMPDIR/broker"
+    export LIFE_BROKER="127.0.0.1:$KAFKA_PORT"
+}
+
+teardown_file() {
+    "$ROOT/scripts/broker.sh" down >/dev/null 2>&1 || true
+}
+
+setup() {
+    load ../test_helper/common
+}
+
+@test "broker: up starts a real Kafka that answers; a second up is a no-op success" {
+    run -0 timeout 120 "$ROOT/scripts/broker.sh" up
+    assert_output --partial "up (native, Kafka"
+    run -0 timeout 10 "$TOOLS/ping" -b "$LIFE_BROKER"
+    pid=$(cat "$KAFKA_STATE_DIR/kafka.pid")
+    run -0 timeout 30 "$ROOT/scripts/broker.sh" up
+    assert_output --partial "already up"
+    assert_equal "$(cat "$KAFKA_STATE_DIR/kafka.pid")" "$pid"
+    # It is Apache Kafka's own broker class, started from its jars.
+    run -0 tr '\0' ' ' <"/proc/$pid/cmdline"
+    assert_output --partial "kafka.Kafka"
+}
+
+@test "broker: status gives mode, version, process, address and readiness" {
+    run -0 timeout 120 "$ROOT/scripts/broker.sh" up
+    run -0 timeout 10 "$ROOT/scripts/broker.sh" status
+    assert_line --regexp '^mode: +native$'
+    assert_line --regexp '^version: +Apache Kafka [0-9]+\.[0-9]+\.[0-9]+$'
+    assert_line --regexp "^address: +$LIFE_BROKER\$"
+    assert_line --regexp '^process: +pid [0-9]+$'
+    assert_line --regexp '^state: +ready$'
+}
+
+@test "broker: down stops it, nothing is left running, and up again keeps the data" {
+    run -0 timeout 120 "$ROOT/scripts/broker.sh" up
+    run -0 timeout 30 "$TOOLS/topic" -b "$LIFE_BROKER" -t kept -p 2
+    pid=$(cat "$KAFKA_STATE_DIR/kafka.pid")
+    run -0 timeout 60 "$ROOT/scripts/broker.sh" down
+    run ! kill -0 "$pid"
+    run -3 timeout 10 "$ROOT/scripts/broker.sh" status
+    assert_line --regexp '^state: +stopped'
+    run -1 timeout 10 "$TOOLS/ping" -b "$LIFE_BROKER" -t 500
+    run -0 timeout 120 "$ROOT/scripts/broker.sh" up
+    run -0 timeout 30 "$TOOLS/topic" -b "$LIFE_BROKER" -t kept -p 2
+    assert_output --partial "exists with 2 partitions"
+}
+
+@test "broker: reset wipes the data" {
+    run -0 timeout 120 "$ROOT/scripts/broker.sh" up
+    run -0 timeout 30 "$TOOLS/topic" -b "$LIFE_BROKER" -t wiped -p 1
+    run -0 timeout 60 "$ROOT/scripts/broker.sh" reset
+    assert_output --partial "data wiped"
+    run -0 timeout 120 "$ROOT/scripts/broker.sh" up
+    run -0 timeout 30 "$TOOLS/topic" -b "$LIFE_BROKER" -t wiped -p 1
+    assert_output --partial "created topic wiped"
+}
+
+@test "broker: a port held by something else is refused with a clear message" {
+    run -0 timeout 60 "$ROOT/scripts/broker.sh" down
+    # Something that is not our broker listens on the port.
+    busy=$((KAFKA_PORT + 100))
+    timeout 30 nc -l 127.0.0.1 "$busy" >/dev/null 3>&- &
+    holder=$!
+    deadline=$((SECONDS + 10))
+    until ss -Hltn "sport = :$busy" | grep -q .; do
+        [ $SECONDS -lt $deadline ] || fail "nc never listened on $busy"
+        sleep 0.05
+    done
+    KAFKA_PORT=$busy KAFKA_STATE_DIR="$BATS_TEST_TMPDIR/other" run -1 timeout 30 "$ROOT/scripts/broker.sh" up
+    kill "$holder" 2>/dev/null || true
+    assert_output --partial "port $busy is already taken"
+    assert_output --partial "KAFKA_PORT="
+    run ! pgrep -f "$BATS_TEST_TMPDIR/other/server.properties"
+}
+
+@test "broker: Docker mode forced with no engine says so" {
+    if docker info >/dev/null 2>&1; then skip "a Docker engine answers here"; fi
+    run -0 timeout 60 "$ROOT/scripts/broker.sh" down
+    KAFKA_MODE=docker run -1 timeout 30 "$ROOT/scripts/broker.sh" up
+    assert_output --partial "no Docker engine answers"
+}
+
+@test "broker: an unknown command prints the usage and exits 2" {
+    run -2 "$ROOT/scripts/broker.sh" sideways
+    assert_output --partial "usage: scripts/broker.sh"
+}
+
+@test "broker: docker-compose.yml pins the same Kafka that native mode runs" {
+    run -0 grep -E '^ *image: apache/kafka:[0-9]+\.[0-9]+\.[0-9]+$' "$ROOT/docker-compose.yml"
+    run -0 grep -E '^ *container_name: broker$' "$ROOT/docker-compose.yml"
+    run -0 grep -F '127.0.0.1:${KAFKA_PORT:-9092}:9092' "$ROOT/docker-compose.yml"
+    version=$(sed -n 's/^ *image: apache\/kafka:\(.*\)$/\1/p' "$ROOT/docker-compose.yml")
+    run -0 timeout 120 "$ROOT/scripts/broker.sh" jars
+    [ -f "$output/kafka_2.13-$version.jar" ] || fail "native jars of Kafka $version missing in $output"
+}
