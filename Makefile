@@ -94,3 +94,34 @@ lag: build/tools/lag ## per partition of GROUP: committed offset, log end, lag
 commits: build/tools/commits ## every offset commit the broker recorded for GROUP
 	@test -n "$(GROUP)" || { echo "usage: make commits GROUP=<consumer group>" >&2; exit 2; }
 	@build/tools/commits -b $(BROKER) -g $(GROUP) --header
+
+# ---------------------------------------------------------------- the steps
+
+STEP_DIR = $(firstword $(filter $(STEP) $(STEP)_%,$(STEPS)))
+
+run: tools ## run STEP=NN against the local broker with the exercise's timings (Ctrl+C stops it)
+	@test -n "$(STEP_DIR)" || { echo "usage: make run STEP=NN   (steps: $(STEPS))" >&2; exit 2; }
+	@$(MAKE) -s build/steps/$(STEP_DIR)
+	@scripts/broker.sh up
+	@build/tools/topic -b $(BROKER) -t $(TOPIC) -p $(PARTITIONS)
+	@build/tools/populate -b $(BROKER) -t $(TOPIC) -n $(COUNT)
+	@echo "== running steps/$(STEP_DIR) (Ctrl+C to stop; then 'make lag GROUP=...' and 'make commits GROUP=...')"
+	@build/steps/$(STEP_DIR) -b $(BROKER) -t $(TOPIC) $(if $(GROUP),-g $(GROUP)) $(ARGS)
+
+check: ## check your code in steps/ (every step, or STEP=NN)
+	@scripts/check.sh steps $(STEP)
+
+check-solutions: ## run every check on the reference solutions (or STEP=NN)
+	@scripts/check.sh solutions $(STEP)
+
+test: ## everything: foundation tests, checks on the solutions, starters must fail
+	@scripts/test.sh
+
+demo: ## from nothing: deps, broker, orders, a short consumer run, then lag and commits
+	@scripts/demo.sh
+
+bench: build ## measure start-up, memory, populate and commit-history figures
+	@scripts/bench.sh
+
+memcheck: build ## run the tools and solutions under valgrind on a graceful exit
+	@scripts/memcheck.sh

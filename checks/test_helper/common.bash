@@ -116,3 +116,61 @@ note() { printf '# %s\n' "$@" >&3; }
 
 # Where to look when a check fails.
 hint_for() { printf 'Hint: read steps/%s/README.md (and, once you have tried, solutions/%s/).' "$1" "$1"; }
+
+# ------------------------------------------------------------------ judging
+
+# Assert the program ended the way a test expects; otherwise say what it did instead.
+# Usage: expect_exit WANT WHAT   (WHAT: "after --idle-exit", "after Ctrl+C", ...)
+expect_exit() {
+    local want=$1 what=$2 prefix=$3
+    [ "$STEP_STATUS" -eq "$want" ] && return 0
+    local why=""
+    case "$STEP_STATUS" in
+        3) why="it crashed (the simulated crash exits 3)" ;;
+        1) why="it stopped on an error" ;;
+        2) why="it rejected its options" ;;
+        13[0-9]|14[0-9]) why="it was killed by signal $((STEP_STATUS - 128))" ;;
+    esac
+    fail "$(printf 'Expected exit status %s %s; it exited %s%s.\nLast lines of its stderr:\n%s' \
+        "$want" "$what" "$STEP_STATUS" "${why:+ ($why)}" "$(tail -n 6 "$prefix.err")")"
+}
+
+# Fail when the run processed nothing, with the usual reason.
+expect_some_processed() {
+    local out=$1 n
+    n=$(grep -c '^processed ' "$out" || true)
+    [ "$n" -gt 0 ] && return 0
+    fail "$(printf '%s\n' \
+        "Expected the consumer to process the orders of its topic; it processed none." \
+        "A new group (no committed offset) starts where auto.offset.reset says, and librdkafka's default is 'latest': the end of the topic, after every order. Set it to 'earliest'." \
+        "Its stderr ends with:" "$(tail -n 4 "${out%.out}.err")")"
+}
+
+# The values (Order-N) listed in a file of events, sorted, one per line.
+values() { awk '{print $3}' "$@" | sort; }
+
+# Values that appear more than once across the given event files.
+repeated_values() { awk '{print $3}' "$@" | sort | uniq -d; }
+
+# Orders 1..COUNT that appear in none of the given event files.
+missing_values() {
+    local count=$1; shift
+    comm -23 <(seq 1 "$count" | sed 's/^/Order-/' | sort) <(values "$@" | uniq)
+}
+
+# The rerun must start every partition exactly at the offset the broker had committed:
+# prints one complaint per partition that did not (nothing when all did).
+# Usage: rerun_start_problems COMMITTED_FILE RERUN_STARTED_EVENTS PARTITIONS
+rerun_start_problems() {
+    awk -v parts="$3" '
+        FNR == NR { committed[$1] = $2; next }          # partition offset
+        !($1 in first) { first[$1] = $2 }                # first delivery per partition
+        END {
+            for (p = 0; p < parts; p++) {
+                want = (p in committed) ? committed[p] : 0
+                if (!(p in first)) continue              # nothing left there: fine
+                if (first[p] != want)
+                    printf "partition %d: the rerun started at offset %d, but the broker had offset %d committed\n", p, first[p], want
+            }
+        }' "$1" "$2"
+}
