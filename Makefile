@@ -125,3 +125,11 @@ bench: build ## measure start-up, memory, populate and commit-history figures
 
 memcheck: build ## run the tools and solutions under valgrind on a graceful exit
 	@scripts/memcheck.sh
+
+# Known-wrong solutions for the self-check (checks/mutants/*.patch applied to a solution).
+build/mutants/%.c: checks/mutants/%.patch
+	@mkdir -p build/mutants
+	@patch -s -o $@ $$(sed -n 's|^--- a/||p' $<) <$<
+
+build/mutants/%: build/mutants/%.c tools/step.c tools/step.h
+	$(CC) $(CFLAGS) -Itools -o $@ $< tools/step.c $(LDLIBS)
