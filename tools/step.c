@@ -1,0 +1,265 @@
+/*
+ * step.c - the kit shared by the step programs: options, output lines and
+ * the simulated work. See step.h for what each function promises.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "step.h"
+
+static struct step_opts *opts;      /* the options, as parsed */
+static volatile sig_atomic_t *run;  /* the step's run flag */
+static int started_cnt;             /* messages started in this run */
+static int processed_cnt;           /* messages processed in this run */
+static int64_t last_activity = -1;  /* --idle-exit clock; -1: not started */
+
+static int64_t ms(clockid_t clock) {
+        struct timespec ts;
+        clock_gettime(clock, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void usage(FILE *out, const char *prog) {
+        fprintf(out,
+                "Usage: %s [options]\n"
+                "  -b brokers      bootstrap servers (default %s)\n"
+                "  -t topic        topic to consume (default %s)\n"
+                "  -g group        consumer group id (default %s)\n"
+                "  -p ms           processing time of each work call "
+                "(default %d)\n"
+                "  -n N            batch size, step 03 only (default %d)\n"
+                "  -X key=value    librdkafka setting, applied after the "
+                "step's own (repeatable)\n"
+                "  --crash-at N    crash while processing the Nth message "
+                "of this run (default %d; 0 = never)\n"
+                "  --idle-exit S   stop like Ctrl+C after S seconds without "
+                "a new message (0 = never, default)\n"
+                "  --max N         stop like Ctrl+C after N processed "
+                "messages (0 = no limit, default)\n"
+                "  -h              this help\n",
+                prog, opts->brokers, opts->topic, opts->group,
+                opts->process_ms, opts->batch, opts->crash_at);
+}
+
+/* A non-negative decimal number, or -1. */
+static int number(const char *s) {
+        char *end;
+        long v;
+        errno = 0;
+        v     = strtol(s, &end, 10);
+        if (errno || end == s || *end || v < 0 || v > 1000000000)
+                return -1;
+        return (int)v;
+}
+
+void step_init(struct step_opts *o, int argc, char **argv,
+               volatile sig_atomic_t *run_flag) {
+        static const struct option longopts[] = {
+            {"crash-at", required_argument, NULL, 'C'},
+            {"idle-exit", required_argument, NULL, 'I'},
+            {"max", required_argument, NULL, 'M'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0}};
+        int c, *target, v;
+
+        opts = o;
+        run  = run_flag;
+        if (!o->brokers)
+                o->brokers = "127.0.0.1:9092";
+        if (!o->topic)
+                o->topic = "orders";
+        if (!o->batch)
+                o->batch = 5;
+
+        while ((c = getopt_long(argc, argv, "b:t:g:p:n:X:h", longopts,
+                                NULL)) != -1) {
+                target = NULL;
+                switch (c) {
+                case 'b': o->brokers = optarg; break;
+                case 't': o->topic = optarg; break;
+                case 'g': o->group = optarg; break;
+                case 'p': target = &o->process_ms; break;
+                case 'n': target = &o->batch; break;
+                case 'C': target = &o->crash_at; break;
+                case 'I': target = &o->idle_exit_s; break;
+                case 'M': target = &o->max; break;
+                case 'X':
+                        if (!strchr(optarg, '=') ||
+                            o->override_cnt == STEP_MAX_OVERRIDES) {
+                                fprintf(stderr, "%% -X %s: want key=value\n",
+                                        optarg);
+                                usage(stderr, argv[0]);
+                                exit(2);
+                        }
+                        o->overrides[o->override_cnt++] = optarg;
+                        break;
+                case 'h': usage(stdout, argv[0]); exit(0);
+                default: usage(stderr, argv[0]); exit(2);
+                }
+                if (target) {
+                        v = number(optarg);
+                        if (v < 0 || (c == 'n' && v == 0)) {
+                                fprintf(stderr, "%% bad number: %s\n",
+                                        optarg);
+                                usage(stderr, argv[0]);
+                                exit(2);
+                        }
+                        *target = v;
+                }
+        }
+        if (optind < argc) {
+                fprintf(stderr, "%% unexpected argument: %s\n", argv[optind]);
+                usage(stderr, argv[0]);
+                exit(2);
+        }
+
+        /* The checks read stdout through a pipe: send each line at once. */
+        setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+void step_apply_overrides(rd_kafka_conf_t *conf) {
+        char name[256], errstr[512];
+        int i;
+
+        for (i = 0; i < opts->override_cnt; i++) {
+                const char *kv = opts->overrides[i];
+                const char *eq = strchr(kv, '=');
+                snprintf(name, sizeof(name), "%.*s", (int)(eq - kv), kv);
+                if (rd_kafka_conf_set(conf, name, eq + 1, errstr,
+                                      sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+                        fprintf(stderr, "%% -X %s: %s\n", kv, errstr);
+                        exit(1);
+                }
+        }
+}
+
+static void print_partitions(const char *what,
+                             const rd_kafka_topic_partition_list_t *parts) {
+        int i;
+        fprintf(stderr, "%% %s:", what);
+        for (i = 0; i < parts->cnt; i++)
+                fprintf(stderr, " %s[%" PRId32 "]", parts->elems[i].topic,
+                        parts->elems[i].partition);
+        fprintf(stderr, "%s\n", parts->cnt ? "" : " (none)");
+}
+
+void step_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                       rd_kafka_topic_partition_list_t *partitions,
+                       void *opaque) {
+        /* The default assignors (range,roundrobin) are "eager": each
+         * rebalance revokes everything and assigns anew, with
+         * rd_kafka_assign(). A cooperative one (-X partition.assignment.
+         * strategy=cooperative-sticky) hands out changes, applied with
+         * the incremental calls. (In librdkafka 2.0.x a commit made during
+         * a cooperative rebalance can fail with ILLEGAL_GENERATION:
+         * librdkafka issue #4059.) */
+        int cooperative = !strcmp(rd_kafka_rebalance_protocol(rk),
+                                  "COOPERATIVE");
+        rd_kafka_error_t *error = NULL;
+        (void)opaque;
+
+        if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+                print_partitions("assigned", partitions);
+                if (cooperative)
+                        error = rd_kafka_incremental_assign(rk, partitions);
+                else
+                        rd_kafka_assign(rk, partitions);
+                last_activity = ms(CLOCK_MONOTONIC); /* --idle-exit clock */
+        } else {
+                print_partitions(rd_kafka_assignment_lost(rk) ? "lost"
+                                                              : "revoked",
+                                 partitions);
+                if (cooperative)
+                        error = rd_kafka_incremental_unassign(rk, partitions);
+                else
+                        rd_kafka_assign(rk, NULL);
+        }
+        if (error) {
+                fprintf(stderr, "%% rebalance: %s\n",
+                        rd_kafka_error_string(error));
+                rd_kafka_error_destroy(error);
+        }
+}
+
+void step_idle(void) {
+        if (opts->idle_exit_s > 0 && last_activity >= 0 &&
+            ms(CLOCK_MONOTONIC) - last_activity >=
+                (int64_t)opts->idle_exit_s * 1000 &&
+            *run) {
+                fprintf(stderr,
+                        "%% no new message for %d s (--idle-exit): "
+                        "stopping as on Ctrl+C\n",
+                        opts->idle_exit_s);
+                *run = 0;
+        }
+}
+
+static void print_message(const char *what, const rd_kafka_message_t *rkm) {
+        printf("%s partition=%" PRId32 " offset=%" PRId64
+               " value=%.*s at=%" PRId64 "\n",
+               what, rkm->partition, rkm->offset, (int)rkm->len,
+               rkm->payload ? (const char *)rkm->payload : "",
+               ms(CLOCK_REALTIME));
+}
+
+void step_started(const rd_kafka_message_t *rkm) {
+        started_cnt++;
+        last_activity = ms(CLOCK_MONOTONIC);
+        print_message("started", rkm);
+}
+
+void step_processed(const rd_kafka_message_t *rkm) {
+        processed_cnt++;
+        last_activity = ms(CLOCK_MONOTONIC);
+        print_message("processed", rkm);
+        if (opts->max > 0 && processed_cnt == opts->max) {
+                fprintf(stderr,
+                        "%% %d messages processed (--max): "
+                        "stopping as on Ctrl+C\n",
+                        processed_cnt);
+                *run = 0;
+        }
+}
+
+void step_committed(int32_t partition, int64_t next_offset) {
+        printf("committed partition=%" PRId32 " offset=%" PRId64
+               " at=%" PRId64 "\n",
+               partition, next_offset, ms(CLOCK_REALTIME));
+}
+
+/* Sleep until the monotonic clock reaches deadline (ms). A signal cuts a
+ * nanosleep short (EINTR); we just sleep again: the work in hand gets
+ * finished. */
+static void sleep_until(int64_t deadline) {
+        int64_t left;
+        while ((left = deadline - ms(CLOCK_MONOTONIC)) > 0) {
+                struct timespec ts;
+                ts.tv_sec  = left / 1000;
+                ts.tv_nsec = (left % 1000) * 1000000;
+                nanosleep(&ts, NULL);
+        }
+}
+
+void step_work(rd_kafka_message_t **msgs, int cnt) {
+        int64_t begin = ms(CLOCK_MONOTONIC);
+        int first     = started_cnt - cnt + 1; /* number of msgs[0] */
+
+        if (opts->crash_at >= first && opts->crash_at <= started_cnt) {
+                const rd_kafka_message_t *m = msgs[opts->crash_at - first];
+                sleep_until(begin + opts->process_ms / 2);
+                fprintf(stderr,
+                        "%% simulated crash while processing message %d "
+                        "(partition %" PRId32 " offset %" PRId64
+                        "): exiting without closing the consumer\n",
+                        opts->crash_at, m->partition, m->offset);
+                _exit(3);
+        }
+        sleep_until(begin + opts->process_ms);
+        last_activity = ms(CLOCK_MONOTONIC);
+}

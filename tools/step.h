@@ -1,0 +1,77 @@
+/*
+ * step.h - the small kit every step program includes.
+ *
+ * It keeps the step files down to the lesson (configuring, consuming and
+ * committing) by doing the rest: command-line options, the output lines
+ * the checks read, and the simulated work with its simulated crash.
+ * Nothing in here commits offsets: that is the step's job.
+ */
+#ifndef STEP_H
+#define STEP_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <librdkafka/rdkafka.h>
+
+#define STEP_MAX_OVERRIDES 32
+
+/* The options. A step fills in its own defaults (group, process_ms,
+ * crash_at, batch) before calling step_init(); fields left 0/NULL get the
+ * kit's defaults. */
+struct step_opts {
+        const char *brokers; /* -b, default 127.0.0.1:9092 */
+        const char *topic;   /* -t, default orders */
+        const char *group;   /* -g */
+        int process_ms;      /* -p: simulated processing time per work call */
+        int crash_at;        /* --crash-at: crash while working on the Nth
+                              * message started in this run; 0 = never */
+        int idle_exit_s;     /* --idle-exit: stop like Ctrl+C after this many
+                              * seconds without a new message; 0 = never */
+        int max;             /* --max: stop like Ctrl+C after this many
+                              * processed messages; 0 = no limit */
+        int batch;           /* -n: batch size (step 03), default 5 */
+        const char *overrides[STEP_MAX_OVERRIDES]; /* -X key=value */
+        int override_cnt;
+};
+
+/* Parse the command line into *opts (exits 0 after -h, 2 on a bad option),
+ * make stdout line-buffered, and remember `run`: --idle-exit and --max end
+ * the program by setting *run = 0, exactly as the step's Ctrl+C handler
+ * does. */
+void step_init(struct step_opts *opts, int argc, char **argv,
+               volatile sig_atomic_t *run);
+
+/* Apply the -X key=value overrides to conf, after the step's own settings.
+ * A bad name or value is reported on stderr and the program exits 1. */
+void step_apply_overrides(rd_kafka_conf_t *conf);
+
+/* A rebalance callback (rd_kafka_conf_set_rebalance_cb) that reports
+ * assignments and revocations on stderr, applies them, and starts the
+ * --idle-exit clock. */
+void step_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                       rd_kafka_topic_partition_list_t *partitions,
+                       void *opaque);
+
+/* Call when a poll returned no message: ends the run (*run = 0) once
+ * --idle-exit seconds have passed without a new message. */
+void step_idle(void);
+
+/* The output lines on stdout (at= is wall-clock epoch milliseconds):
+ *   started partition=P offset=O value=V at=MS
+ *   processed partition=P offset=O value=V at=MS
+ *   committed partition=P offset=NEXT at=MS
+ * step_started() also counts the message for --crash-at; step_processed()
+ * counts it for --max. step_committed() takes the committed offset, i.e.
+ * the next offset to read (message offset + 1). */
+void step_started(const rd_kafka_message_t *rkm);
+void step_processed(const rd_kafka_message_t *rkm);
+void step_committed(int32_t partition, int64_t next_offset);
+
+/* The simulated work on the cnt messages in hand (already started): sleeps
+ * -p milliseconds once for the whole call, and finishes that sleep even if
+ * Ctrl+C arrives. If one of them is the --crash-at'th message, it dies
+ * halfway through instead: _exit(3), with no close, no commit, no goodbye
+ * to the group. */
+void step_work(rd_kafka_message_t **msgs, int cnt);
+
+#endif
