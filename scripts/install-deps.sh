@@ -7,13 +7,14 @@
 #   kcat                                 poke at topics by hand (README, troubleshooting)
 #   default-jdk-headless maven           native broker mode: Kafka's own jars on the JDK
 #   iproute2 procps coreutils nc         ss, pgrep, timeout, nc: process handling and tests
+#   jq perl                              the tests read Kafka's own offsets formatter (JSON)
 #   valgrind                             'make memcheck'
 set -euo pipefail
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 for pkg in librdkafka-dev pkg-config gcc make bats bats-support bats-assert kcat \
-           maven iproute2 procps coreutils netcat-openbsd valgrind; do
+           maven iproute2 procps coreutils netcat-openbsd valgrind jq perl; do
     have_pkg "$pkg" || need+=("$pkg")
 done
 # Any JDK 17+ will do (Kafka 4.x needs 17); take Debian's default only when none is there.

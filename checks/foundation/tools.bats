@@ -1,0 +1,626 @@
+#!/usr/bin/env bats
+# checks/foundation/tools.bats - the observer tools (tools/*.c) against a real
+# broker: ping, topic, populate, lag and commits.
+#
+# Starts the broker if it is not up. Needs kcat, jq, perl and a
+# C compiler with librdkafka.  Every test uses its own topic and group names,
+# so the tests neither depend on each other nor on what is already on the
+# broker.
+#
+#   bats checks/foundation/tools.bats
+
+DEAD=127.0.0.1:1    # nothing listens there
+
+setup_file() {
+    load ../test_helper/common
+    workbook_setup_file
+
+    # A tiny committer: commits each TOPIC PARTITION OFFSET triple given on
+    # the command line for GROUP, one synchronous rd_kafka_commit() each, in
+    # order.  It never subscribes or assigns: committing an explicit offset
+    # list needs only a group.id.  So we know exactly which commits happened.
+    cat >"$BATS_FILE_TMPDIR/committer.c" <<'EOF'
+#include <stdio.h>
+#include <stdlib.h>
+#include <librdkafka/rdkafka.h>
+
+static void quiet(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk; (void)level; (void)fac; (void)buf;
+}
+
+int main(int argc, char **argv)
+{
+    char err[512];
+    int rc = 0;
+
+    if (argc < 6 || (argc - 3) % 3) {
+        fprintf(stderr, "usage: committer BROKER GROUP (TOPIC PARTITION OFFSET)...\n");
+        return 2;
+    }
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", argv[1], err, sizeof err) ||
+        rd_kafka_conf_set(conf, "group.id", argv[2], err, sizeof err) ||
+        rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err)) {
+        fprintf(stderr, "committer: %s\n", err);
+        rd_kafka_conf_destroy(conf);
+        return 1;
+    }
+    rd_kafka_conf_set_log_cb(conf, quiet);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    if (!rk) {
+        fprintf(stderr, "committer: %s\n", err);
+        rd_kafka_conf_destroy(conf);
+        return 1;
+    }
+    for (int i = 3; i + 2 < argc && rc == 0; i += 3) {
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, argv[i], atoi(argv[i + 1]))->offset =
+            atoll(argv[i + 2]);
+        rd_kafka_resp_err_t e = rd_kafka_commit(rk, l, 0);   /* 0: wait for it */
+        if (!e)
+            e = l->elems[0].err;
+        if (e) {
+            fprintf(stderr, "committer: commit %s %s %s: %s\n", argv[i],
+                    argv[i + 1], argv[i + 2], rd_kafka_err2str(e));
+            rc = 1;
+        }
+        rd_kafka_topic_partition_list_destroy(l);
+    }
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+EOF
+    # shellcheck disable=SC2046
+    cc -std=c11 -Wall -Wextra -Werror $(pkg-config --cflags rdkafka) \
+        -o "$BATS_FILE_TMPDIR/committer" "$BATS_FILE_TMPDIR/committer.c" \
+        $(pkg-config --libs rdkafka || echo -lrdkafka)
+
+    "$TOOLS/ping" -b "$BROKER" -t 5000 ||
+        { echo "# these checks need a broker at $BROKER" >&2; return 1; }
+
+    # Names in this run never clash with those of earlier runs: topics and
+    # groups stay on the broker.
+    export RUN_ID="$$-$(date +%s)"
+}
+
+setup() {
+    load ../test_helper/common
+    COMMITTER=$BATS_FILE_TMPDIR/committer
+    KAFKA_CLASS=("$ROOT/scripts/kafka-class.sh")   # Kafka's own Java tools, native jars
+}
+
+# The values in topic $1 (partition $2, or all), one a line.  A short
+# fetch.wait.max.ms makes kcat see the end at once instead of after 500 ms.
+values_in() {
+    timeout 15 kcat -b "$BROKER" -X fetch.wait.max.ms=20 -C -t "$1" ${2:+-p "$2"} -e -q -f '%s\n'
+}
+
+# A topic or group name unique to this run and test: name KIND.
+name() { echo "tools-$1-$RUN_ID-$BATS_TEST_NUMBER"; }
+
+now_ms() { date +%s%3N; }
+
+# Create topic $1 (with $2 partitions, default 3) and write Order-1..100 to it.
+topic_with_orders() {
+    timeout 15 "$TOOLS/topic" -b "$BROKER" -t "$1" -p "${2:-3}" >/dev/null
+    timeout 30 "$TOOLS/populate" -b "$BROKER" -t "$1" >/dev/null
+}
+
+# How many records __consumer_offsets holds right now - at most: control
+# records take up an offset too.  Kafka's console consumer stops after that
+# many, because its --timeout-ms alone never fires while other consumers on
+# the broker keep committing.
+records_in_offsets_topic() {
+    local p n=0 low high parts
+    parts=$(kcat -b "$BROKER" -L -t __consumer_offsets | grep -cE '^ +partition [0-9]+,')
+    for ((p = 0; p < parts; p++)); do
+        low=$(kcat -b "$BROKER" -Q -t "__consumer_offsets:$p:-2" | awk '{ print $NF }')
+        high=$(kcat -b "$BROKER" -Q -t "__consumer_offsets:$p:-1" | awk '{ print $NF }')
+        n=$((n + high - low))
+    done
+    echo "$n"
+}
+
+# The table of lag with its data rows sorted by topic and partition and the
+# runs of spaces kept: Kafka's tool does not promise an order.
+sorted_table() {
+    sed -n 1p <<<"$1"
+    sed 1d <<<"$1" | sort -k2,2 -k3,3n
+}
+
+# ---------------------------------------------------------------- topic
+
+@test "topic creates a 3-partition topic, and a second run changes nothing" {
+    local t; t=$(name topic)
+
+    run timeout 15 "$TOOLS/topic" -b "$BROKER" -t "$t"
+    assert_success
+    assert_output "created topic $t with 3 partitions"
+
+    run timeout 15 "$TOOLS/topic" -b "$BROKER" -t "$t"
+    assert_success
+    assert_output "topic $t exists with 3 partitions"
+
+    # The broker's metadata agrees: 3 partitions, each with a leader.
+    run timeout 15 kcat -b "$BROKER" -L -t "$t"
+    assert_success
+    assert_line --partial "topic \"$t\" with 3 partitions:"
+    assert_equal "$(grep -cE '^ +partition [0-2], leader [0-9]+,' <<<"$output")" 3
+
+    # Asking for another partition count is refused, with a way out.
+    run --separate-stderr timeout 15 "$TOOLS/topic" -b "$BROKER" -t "$t" -p 5
+    assert_failure 1
+    assert_output ""
+    assert_equal "$stderr" "topic: topic $t already exists with 3 partitions, not 5; pick another TOPIC or start from scratch with: make broker-reset"
+}
+
+# ---------------------------------------------------------------- populate
+
+@test "populate writes Order-1..Order-100 round-robin (34/33/33), and only once" {
+    local t; t=$(name populate)
+    timeout 15 "$TOOLS/topic" -b "$BROKER" -t "$t" >/dev/null
+
+    run timeout 30 "$TOOLS/populate" -b "$BROKER" -t "$t"
+    assert_success
+    assert_output "wrote 100 messages to $t (3 partitions)"
+
+    # Every value exactly once...
+    run --separate-stderr values_in "$t"
+    assert_success
+    assert_equal "$(sort <<<"$output")" "$(seq 1 100 | sed 's/^/Order-/' | sort)"
+
+    # ...and message i in partition (i-1) % 3, in order.
+    local p expected
+    for p in 0 1 2; do
+        run --separate-stderr values_in "$t" "$p"
+        assert_success
+        expected=$(seq $((p + 1)) 3 100 | sed 's/^/Order-/')
+        assert_equal "$output" "$expected"
+        assert_equal "${#lines[@]}" "$([[ $p == 0 ]] && echo 34 || echo 33)"
+    done
+
+    # A second run writes nothing.
+    run timeout 30 "$TOOLS/populate" -b "$BROKER" -t "$t"
+    assert_success
+    assert_output "$t already holds 100 messages; nothing written (use --force to add 100 more)"
+    run --separate-stderr values_in "$t"
+    assert_equal "${#lines[@]}" 100
+
+    # Unless forced.
+    run timeout 30 "$TOOLS/populate" -b "$BROKER" -t "$t" -n 3 --force
+    assert_success
+    assert_output "wrote 3 messages to $t (3 partitions)"
+}
+
+@test "populate refuses a topic that does not exist, and does not create it" {
+    local t; t=$(name missing)
+
+    run --separate-stderr timeout 15 "$TOOLS/populate" -b "$BROKER" -t "$t"
+    assert_failure 1
+    assert_output ""
+    assert_equal "$stderr" "populate: topic $t does not exist; create it with: make topic TOPIC=$t"
+
+    run timeout 15 kcat -b "$BROKER" -L
+    assert_success
+    refute_output --partial "\"$t\""
+}
+
+# ---------------------------------------------------------------- lag, commits
+
+@test "commits and lag show exactly what a known committer committed" {
+    local t g before after prev=0 ts
+    t=$(name orders)
+    g=$(name group)
+    topic_with_orders "$t"      # log-end offsets 34, 33, 33
+
+    before=$(now_ms)
+    run timeout 30 "$COMMITTER" "$BROKER" "$g" \
+        "$t" 0 5  "$t" 1 3  "$t" 0 9  "$t" 2 1  "$t" 0 12
+    assert_success
+    after=$(now_ms)
+
+    # Every commit, in the order made, the same partition several times.
+    run --separate-stderr timeout 15 "$TOOLS/commits" -b "$BROKER" -g "$g"
+    assert_success
+    assert_equal "$stderr" ""
+    assert_equal "${#lines[@]}" 5
+    assert_equal "$(cut -f1-3 <<<"$output")" \
+        "$(printf '%s\t%s\t%s\n' "$t" 0 5 "$t" 1 3 "$t" 0 9 "$t" 2 1 "$t" 0 12)"
+
+    # The broker's commit timestamps: made while the committer ran (the
+    # broker shares this machine's clock), and never going backwards.
+    for ts in $(cut -f4 <<<"$output"); do
+        ((ts >= prev)) || fail "commit timestamps go backwards: $output"
+        ((ts >= before - 1000 && ts <= after + 1000)) ||
+            fail "commit timestamp $ts is not between $before and $after"
+        prev=$ts
+    done
+
+    # --header adds one line on top.
+    run --separate-stderr timeout 15 "$TOOLS/commits" -b "$BROKER" -g "$g" --header
+    assert_success
+    assert_line --index 0 "$(printf 'topic\tpartition\toffset\tcommit_ms')"
+    assert_equal "${#lines[@]}" 6
+
+    # lag: the latest commit per partition against the log end.
+    run --separate-stderr timeout 15 "$TOOLS/lag" -b "$BROKER" -g "$g" -t "$t"
+    assert_success
+    assert_equal "$stderr" ""
+    assert_equal "$(awk '{ $1 = $1; print }' <<<"$output")" \
+"GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG
+$g $t 0 12 34 22
+$g $t 1 3 33 30
+$g $t 2 1 33 32"
+}
+
+@test "a group without commits: '-' in lag, nothing from commits" {
+    local t g
+    t=$(name orders)
+    g=$(name nobody)
+    topic_with_orders "$t"
+
+    run --separate-stderr timeout 15 "$TOOLS/lag" -b "$BROKER" -g "$g" -t "$t"
+    assert_success
+    assert_equal "$(awk '{ $1 = $1; print }' <<<"$output")" \
+"GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG
+$g $t 0 - 34 -
+$g $t 1 - 33 -
+$g $t 2 - 33 -"
+
+    run --separate-stderr timeout 15 "$TOOLS/commits" -b "$BROKER" -g "$g"
+    assert_success
+    assert_output ""
+    assert_equal "$stderr" ""
+}
+
+@test "lag also lists the other topics a group committed on; commits -t filters" {
+    local t1 t2 g
+    t1=$(name a)
+    t2=$(name b)
+    g=$(name group)
+    topic_with_orders "$t1"         # partition 1 ends at 33
+    topic_with_orders "$t2" 1       # one partition, ends at 100
+
+    run timeout 30 "$COMMITTER" "$BROKER" "$g" "$t1" 1 4  "$t2" 0 2  "$t1" 1 6
+    assert_success
+
+    run --separate-stderr timeout 15 "$TOOLS/commits" -b "$BROKER" -g "$g" -t "$t1"
+    assert_success
+    assert_equal "$(cut -f1-3 <<<"$output")" "$(printf '%s\t1\t4\n%s\t1\t6' "$t1" "$t1")"
+    run --separate-stderr timeout 15 "$TOOLS/commits" -b "$BROKER" -g "$g" -t "$t2"
+    assert_success
+    assert_equal "$(cut -f1-3 <<<"$output")" "$(printf '%s\t0\t2' "$t2")"
+
+    run --separate-stderr timeout 15 "$TOOLS/lag" -b "$BROKER" -g "$g" -t "$t1"
+    assert_success
+    assert_equal "$(awk '{ $1 = $1; print }' <<<"$output")" \
+"GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG
+$g $t1 0 - 34 -
+$g $t1 1 6 33 27
+$g $t1 2 - 33 -
+$g $t2 0 2 100 98"
+
+    # An unknown topic is one line and status 1.
+    run --separate-stderr timeout 15 "$TOOLS/lag" -b "$BROKER" -g "$g" -t "$(name nosuchtopic)"
+    assert_failure 1
+    assert_output ""
+    assert_equal "${#stderr_lines[@]}" 1
+    assert_equal "$stderr" "lag: topic $(name nosuchtopic) does not exist; create it with: make topic TOPIC=$(name nosuchtopic)"
+}
+
+@test "commits agrees with Kafka's OffsetsMessageFormatter, lag with kafka-consumer-groups --describe" {
+    local t g ours theirs kafka
+    t=$(name orders)
+    g=$(name group)
+    topic_with_orders "$t"
+    run timeout 30 "$COMMITTER" "$BROKER" "$g" \
+        "$t" 0 5  "$t" 1 3  "$t" 0 9  "$t" 2 1  "$t" 0 12
+    assert_success
+
+    run --separate-stderr timeout 15 "$TOOLS/commits" -b "$BROKER" -g "$g"
+    assert_success
+    ours=$output
+
+    # Kafka's formatter prints one JSON object per commit - in Kafka 4.4
+    # without anything between them, and a log line may follow on stdout.
+    # perl cuts out the balanced {...} objects, jq keeps our group's commits.
+    run --separate-stderr timeout 60 "${KAFKA_CLASS[@]}" \
+        org.apache.kafka.tools.consumer.ConsoleConsumer \
+        --bootstrap-server "$BROKER" --topic __consumer_offsets \
+        --formatter org.apache.kafka.tools.consumer.OffsetsMessageFormatter \
+        --from-beginning --timeout-ms 5000 \
+        --max-messages "$(records_in_offsets_topic)"
+    theirs=$(perl -0777 -ne 'print "$1\n" while /(\{(?:[^{}"]++|"(?:[^"\\]++|\\.)*+"|(?1))*+\})/g' <<<"$output" |
+        jq -r --arg g "$g" 'select(.key.data.group == $g and .value != null)
+            | [.key.data.topic, .key.data.partition,
+               .value.data.offset, .value.data.commitTimestamp] | @tsv')
+    assert_equal "$(wc -l <<<"$theirs")" 5
+    assert_equal "$theirs" "$ours"
+
+    # Kafka's table goes on with the member columns (CONSUMER-ID, HOST,
+    # CLIENT-ID) that lag leaves out: cut its lines where CONSUMER-ID starts.
+    run --separate-stderr timeout 60 "${KAFKA_CLASS[@]}" \
+        org.apache.kafka.tools.consumer.group.ConsumerGroupCommand \
+        --bootstrap-server "$BROKER" --describe --group "$g"
+    assert_success
+    kafka=$(awk 'NF { if (!w) w = index($0, "CONSUMER-ID") - 1
+                      s = substr($0, 1, w); sub(/ +$/, "", s); print s }' <<<"$output")
+    run --separate-stderr timeout 15 "$TOOLS/lag" -b "$BROKER" -g "$g" -t "$t"
+    assert_success
+    assert_equal "$(sorted_table "$output")" "$(sorted_table "$kafka")"
+}
+
+@test "commits reads 1,000 commits of one group" {
+    local t g i args=()
+    t=$(name many)
+    g=$(name group)
+    timeout 15 "$TOOLS/topic" -b "$BROKER" -t "$t" >/dev/null
+    for i in $(seq 1 1000); do
+        args+=("$t" $((i % 3)) "$i")
+    done
+    run timeout 120 "$COMMITTER" "$BROKER" "$g" "${args[@]}"
+    assert_success
+
+    run --separate-stderr timeout 15 "$TOOLS/commits" -b "$BROKER" -g "$g"
+    assert_success
+    assert_equal "${#lines[@]}" 1000
+    assert_equal "$(cut -f3 <<<"$output")" "$(seq 1 1000)"
+    assert_equal "${lines[999]%$'\t'*}" "$(printf '%s\t1\t1000' "$t")"
+}
+
+@test "commits reads offsets committed in a transaction, and ends after its marker" {
+    # A transactional producer's sendOffsetsToTransaction() writes the
+    # commit, then the broker writes a transaction marker: a control record
+    # that takes an offset but is never handed to a consumer.  On a quiet
+    # broker it is the last thing in __consumer_offsets, and commits must
+    # still see that it has reached the end.
+    cat >"$BATS_TEST_TMPDIR/txn.c" <<'EOF'
+#include <stdio.h>
+#include <stdlib.h>
+#include <librdkafka/rdkafka.h>
+
+static void quiet(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk; (void)level; (void)fac; (void)buf;
+}
+
+static int failed(rd_kafka_error_t *e, const char *what)
+{
+    if (!e)
+        return 0;
+    fprintf(stderr, "txn: %s: %s\n", what, rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+    return 1;
+}
+
+/* txn BROKER GROUP TOPIC PARTITION OFFSET */
+int main(int argc, char **argv)
+{
+    char err[512], tid[300];
+
+    if (argc != 6)
+        return 2;
+    snprintf(tid, sizeof tid, "txn-%s", argv[2]);
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", argv[1], err, sizeof err) ||
+        rd_kafka_conf_set(conf, "transactional.id", tid, err, sizeof err)) {
+        fprintf(stderr, "txn: %s\n", err);
+        rd_kafka_conf_destroy(conf);
+        return 1;
+    }
+    rd_kafka_conf_set_log_cb(conf, quiet);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    if (!rk) {
+        fprintf(stderr, "txn: %s\n", err);
+        rd_kafka_conf_destroy(conf);
+        return 1;
+    }
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, argv[3], atoi(argv[4]))->offset = atoll(argv[5]);
+    rd_kafka_consumer_group_metadata_t *g = rd_kafka_consumer_group_metadata_new(argv[2]);
+    int rc = failed(rd_kafka_init_transactions(rk, 10000), "init") ||
+             failed(rd_kafka_begin_transaction(rk), "begin") ||
+             failed(rd_kafka_send_offsets_to_transaction(rk, l, g, 10000), "send offsets") ||
+             failed(rd_kafka_commit_transaction(rk, 10000), "commit");
+    rd_kafka_consumer_group_metadata_destroy(g);
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+EOF
+    # shellcheck disable=SC2046
+    run cc -std=c11 -Wall -Wextra -Werror $(pkg-config --cflags rdkafka) \
+        -o "$BATS_TEST_TMPDIR/txn" "$BATS_TEST_TMPDIR/txn.c" \
+        $(pkg-config --libs rdkafka || echo -lrdkafka)
+    assert_success
+
+    local t g
+    t=$(name orders)
+    g=$(name group)
+    topic_with_orders "$t"
+    run timeout 30 "$COMMITTER" "$BROKER" "$g" "$t" 0 4
+    assert_success
+    run timeout 30 "$BATS_TEST_TMPDIR/txn" "$BROKER" "$g" "$t" 1 7
+    assert_success
+    sleep 0.5       # the broker writes the marker just after the commit returns
+
+    run --separate-stderr timeout 10 "$TOOLS/commits" -b "$BROKER" -g "$g"
+    assert_success
+    assert_equal "$(cut -f1-3 <<<"$output")" "$(printf '%s\t0\t4\n%s\t1\t7' "$t" "$t")"
+}
+
+# ------------------------------------------------------ decoding, by hand
+
+@test "commits decodes OffsetCommitValue versions 0 to 4, and rejects what it cannot read" {
+    # Records made byte by byte and handed to commits.c's own decoder: the
+    # broker only ever writes its newest version, but older logs hold others.
+    cat >"$BATS_TEST_TMPDIR/decode.c" <<'EOF'
+#define main commits_main
+#include "commits.c"
+#undef main
+
+struct bytes { unsigned char b[128]; size_t n; };
+
+static void put(struct bytes *x, uint64_t v, int size)
+{
+    while (size--)
+        x->b[x->n++] = (unsigned char)(v >> (8 * size));
+}
+
+static void put_str(struct bytes *x, const char *s, int compact)
+{
+    size_t len = strlen(s);
+
+    put(x, compact ? len + 1 : len, compact ? 1 : 2);
+    memcpy(x->b + x->n, s, len);
+    x->n += len;
+}
+
+static struct bytes key(int kind, const char *group)
+{
+    struct bytes k = {{0}, 0};
+
+    put(&k, (uint64_t)kind, 2);
+    put_str(&k, group, 0);
+    put_str(&k, "t", 0);
+    put(&k, 7, 4);
+    return k;
+}
+
+static struct bytes value(int version)
+{
+    struct bytes v = {{0}, 0};
+
+    put(&v, (uint64_t)version, 2);
+    put(&v, 100 + (uint64_t)version, 8);            /* offset */
+    if (version >= 3)
+        put(&v, 5, 4);                              /* leaderEpoch */
+    put_str(&v, "meta", version >= 4);              /* metadata */
+    put(&v, 1000 + (uint64_t)version, 8);           /* commitTimestamp */
+    if (version == 1)
+        put(&v, 9999, 8);                           /* expireTimestamp */
+    if (version >= 4) {                             /* tagged: topicId */
+        put(&v, 1, 1);
+        put(&v, 0, 1);
+        put(&v, 16, 1);
+        for (int i = 0; i < 16; i++)
+            put(&v, (uint64_t)i, 1);
+    }
+    return v;
+}
+
+static int feed(int64_t offset, struct bytes *k, struct bytes *v)
+{
+    rd_kafka_message_t m = {0};
+
+    m.key = k->b;
+    m.key_len = k->n;
+    m.payload = v ? v->b : NULL;
+    m.len = v ? v->n : 0;
+    m.offset = offset;
+    return handle(&m, "g", NULL);
+}
+
+int main(void)
+{
+    struct bytes k = key(1, "g"), v;
+
+    kit_prog = "commits";
+
+    for (int version = 0; version <= 4; version++) {
+        v = value(version);
+        printf("v%d: %d\n", version, feed(version, &k, &v));
+    }
+    k = key(0, "g");                    /* the older name of the same key */
+    v = value(3);
+    printf("legacy key: %d\n", feed(10, &k, &v));
+    k = key(2, "g");                    /* group metadata: not a commit */
+    printf("group metadata: %d\n", feed(11, &k, &v));
+    k = key(1, "other");                /* another group's commit */
+    printf("other group: %d\n", feed(12, &k, &v));
+    k = key(1, "g");                    /* a tombstone: offset deleted */
+    printf("tombstone: %d\n", feed(13, &k, NULL));
+    v = value(4);
+    v.n -= 20;                          /* cut short */
+    printf("truncated: %d\n", feed(42, &k, &v));
+    v = value(4);
+    v.b[1] = 5;                         /* a version from the future */
+    printf("v5: %d\n", feed(43, &k, &v));
+    return 0;
+}
+EOF
+    # shellcheck disable=SC2046
+    run cc -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \
+        -I"$ROOT/tools" $(pkg-config --cflags rdkafka) \
+        -o "$BATS_TEST_TMPDIR/decode" "$BATS_TEST_TMPDIR/decode.c" "$ROOT/tools/kit.c" \
+        $(pkg-config --libs rdkafka || echo -lrdkafka)
+    assert_success
+
+    run --separate-stderr timeout 5 "$BATS_TEST_TMPDIR/decode"
+    assert_success
+    assert_output "$(printf '%s\n' \
+        $'t\t7\t100\t1000' 'v0: 0' \
+        $'t\t7\t101\t1001' 'v1: 0' \
+        $'t\t7\t102\t1002' 'v2: 0' \
+        $'t\t7\t103\t1003' 'v3: 0' \
+        $'t\t7\t104\t1004' 'v4: 0' \
+        $'t\t7\t103\t1003' 'legacy key: 0' \
+        'group metadata: 0' 'other group: 0' 'tombstone: 0' \
+        'truncated: -1' 'v5: -1')"
+    assert_equal "$stderr" "commits: malformed offset commit at __consumer_offsets offset 42
+commits: offset commit at __consumer_offsets offset 43 has value version 5; this tool reads versions 0 to 4"
+}
+
+# ---------------------------------------------------------------- errors
+
+@test "with no broker, every tool says so in one line and exits 1 within 5 s" {
+    local tool rc ms args dir=$BATS_TEST_TMPDIR
+    for tool in ping topic populate lag commits; do
+        args=(-b "$DEAD")
+        [[ $tool == lag || $tool == commits ]] && args+=(-g x)
+        (
+            start=$(now_ms) status=0
+            timeout 10 "$TOOLS/$tool" "${args[@]}" >"$dir/$tool.out" 2>"$dir/$tool.err" ||
+                status=$?
+            echo "$status $(($(now_ms) - start))" >"$dir/$tool.rc"
+        ) 3>&- &
+    done
+    wait
+    for tool in ping topic populate lag commits; do
+        read -r rc ms <"$dir/$tool.rc"
+        assert_equal "$tool exit $rc" "$tool exit 1"
+        ((ms < 5000)) || fail "$tool took $ms ms to give up"
+        assert_equal "$(cat "$dir/$tool.out")" ""
+        assert_equal "$(cat "$dir/$tool.err")" \
+            "$tool: no Kafka broker answers at $DEAD (start one with: make broker-up)"
+    done
+}
+
+@test "every tool: -h prints the usage on stdout; a bad command line exits 2 with it on stderr" {
+    local tool
+    for tool in ping topic populate lag commits; do
+        run --separate-stderr timeout 5 "$TOOLS/$tool" -h
+        assert_success
+        assert_line --index 0 --regexp "^usage: $tool "
+        assert_equal "$stderr" ""
+
+        run --separate-stderr timeout 5 "$TOOLS/$tool" --no-such-option
+        assert_failure 2
+        assert_output ""
+        [[ $stderr == *"usage: $tool "* ]] || fail "$tool: no usage on stderr: $stderr"
+
+        run --separate-stderr timeout 5 "$TOOLS/$tool" -b     # missing argument
+        assert_failure 2
+        assert_output ""
+        [[ $stderr == *"usage: $tool "* ]] || fail "$tool: no usage on stderr: $stderr"
+    done
+
+    for tool in lag commits; do
+        run --separate-stderr timeout 5 "$TOOLS/$tool" -b "$BROKER"
+        assert_failure 2
+        assert_output ""
+        [[ $stderr == *"-g GROUP is required"* ]] || fail "$tool: $stderr"
+    done
+}
