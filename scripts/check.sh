@@ -25,15 +25,39 @@ fi
 make -s tools || exit 1
 scripts/broker.sh up >/dev/null || exit 1
 
+# Each step's result is kept in build/results/TARGET/STEP.result (the TAP report in
+# STEP/report.tap, a compiler's message in STEP.log), with a hash
+# of the sources it was judged on: `make status` reads them instead of rerunning checks.
+results=build/results/$target
+mkdir -p "$results"
+source_hash() { cat "$target/$1"/*.c tools/step.c tools/step.h "checks/$1.bats" 2>/dev/null | sha256sum | cut -c1-16; }
+# The first reason a check gave: the first comment line after a "not ok" that is not
+# bats' own location line or the failed command.
+first_reason() {
+    awk '/^not ok/ { on = 1; next }
+         on && /^# / && !/^# \(/ && !/^#   [`(]/ && !/^#  (from|in) / { sub(/^# +/, ""); print; exit }' "$1"
+}
+record() { # STEP STATUS REASON
+    printf 'status=%s\nsource=%s\nreason=%s\nat=%s\n' "$2" "$(source_hash "$1")" "$3" "$(date '+%Y-%m-%d %H:%M:%S')" \
+        >"$results/$1.result"
+}
+
 failed=()
 for step in "${selected[@]}"; do
     echo "== $step ($target/$step)"
-    if ! make -s "build/$target/$step" 2>"build/$step.$target.compile.log"; then
-        cat "build/$step.$target.compile.log" >&2
+    if ! make -s "build/$target/$step" 2>"$results/$step.log"; then
+        cat "$results/$step.log" >&2
         echo "not ok: $target/$step does not compile (the compiler's message is above)"
+        record "$step" compile-error "$(grep -m1 'error' "$results/$step.log" || echo 'does not compile')"
         failed+=("$step"); continue
     fi
-    WORKBOOK_TARGET=$target bats ${BATS_FLAGS:-} "checks/$step.bats" || failed+=("$step")
+    rm -rf "${results:?}/$step" && mkdir -p "$results/$step"
+    if WORKBOOK_TARGET=$target bats ${BATS_FLAGS:-} --report-formatter tap -o "$results/$step" "checks/$step.bats"; then
+        record "$step" pass ""
+    else
+        record "$step" fail "$(first_reason "$results/$step/report.tap")"
+        failed+=("$step")
+    fi
 done
 
 echo

@@ -105,3 +105,29 @@ setup() {
     run -0 timeout 120 "$ROOT/scripts/broker.sh" jars
     [ -f "$output/kafka_2.13-$version.jar" ] || fail "native jars of Kafka $version missing in $output"
 }
+
+# A folder of stand-in commands put first on PATH, to play a machine that lacks something.
+fake_command() { # NAME BODY
+    mkdir -p "$BATS_TEST_TMPDIR/fakebin"
+    printf '#!/usr/bin/env bash\n%s\n' "$2" >"$BATS_TEST_TMPDIR/fakebin/$1"
+    chmod +x "$BATS_TEST_TMPDIR/fakebin/$1"
+}
+
+@test "broker: a JDK older than 17 is refused with what to do" {
+    run -0 timeout 60 "$ROOT/scripts/broker.sh" down
+    fake_command java 'echo "openjdk version \"11.0.2\" 2019-01-15" >&2'
+    PATH="$BATS_TEST_TMPDIR/fakebin:$PATH" KAFKA_STATE_DIR="$BATS_TEST_TMPDIR/s" run -1 timeout 30 "$ROOT/scripts/broker.sh" up
+    assert_output --partial "Java 11 found"
+    assert_output --partial "make deps"
+}
+
+@test "broker: Maven that cannot resolve the jars is reported, and nothing is left half-done" {
+    run -0 timeout 60 "$ROOT/scripts/broker.sh" down
+    fake_command mvn 'echo "[ERROR] Could not transfer artifact org.apache.kafka:kafka_2.13" >&2; exit 1'
+    PATH="$BATS_TEST_TMPDIR/fakebin:$PATH" KAFKA_JARS_CACHE="$BATS_TEST_TMPDIR/jars" \
+        KAFKA_STATE_DIR="$BATS_TEST_TMPDIR/s" run -1 timeout 30 "$ROOT/scripts/broker.sh" up
+    assert_output --partial "Maven could not resolve org.apache.kafka:kafka_2.13"
+    assert_output --partial "maven.log"
+    [ ! -e "$BATS_TEST_TMPDIR/jars/kafka-"*/libs/.complete ] || fail "a failed download was marked complete"
+    run ! pgrep -f "$BATS_TEST_TMPDIR/s/server.properties"
+}

@@ -70,3 +70,41 @@ mutant_fails() {
         grep -q "mutant_fails $name;" "$BATS_TEST_FILENAME" || fail "checks/mutants/$name.patch is not run by selfcheck.bats"
     done
 }
+
+# A broken learner binary must fail within the timeout, say why, and leave nothing behind.
+# Usage: bad_binary_fails STEP FILTER SCRIPT_BODY EXPECTED_TEXT
+bad_binary_fails() {
+    local step=$1 filter=$2 body=$3 expected=$4 dir="$BATS_TEST_TMPDIR/bin"
+    mkdir -p "$dir"
+    printf '#!/usr/bin/env bash\n%s\n' "$body" >"$dir/$step"
+    chmod +x "$dir/$step"
+    RUN_TIMEOUT=6 run_check "$dir" "$step" --filter "$filter"
+    assert_failure
+    assert_output --partial "$expected"
+    run ! pgrep -f "$dir/$step"
+}
+
+@test "selfcheck: a binary that hangs fails within the timeout and is killed" {
+    bad_binary_fails 02_manual_commit "committed once" 'trap "" INT TERM; while :; do sleep 1; done' \
+        "did not end within 6s"
+}
+
+@test "selfcheck: a binary that crashes at once fails with the signal named" {
+    bad_binary_fails 03_batch_commit "one commit per batch" 'kill -SEGV $$' \
+        "killed by signal 11: a real crash"
+}
+
+@test "selfcheck: a binary that prints nothing fails: nothing was processed" {
+    bad_binary_fails 01_auto_commit "3000 ms timer" 'exit 0' "it processed none"
+}
+
+@test "selfcheck: a binary that prints the expected lines without consuming fails on the broker's record" {
+    # It prints plausible started/processed/committed lines but never talks to Kafka.
+    bad_binary_fails 02_manual_commit "committed once" '
+for i in $(seq 0 7); do for p in 0 1 2; do
+  now=$(date +%s%3N)
+  echo "started partition=$p offset=$i value=Order-$((i * 3 + p + 1)) at=$now"
+  echo "processed partition=$p offset=$i value=Order-$((i * 3 + p + 1)) at=$now"
+  echo "committed partition=$p offset=$((i + 1)) at=$now"
+done; done' "the broker recorded 0"
+}

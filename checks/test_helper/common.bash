@@ -119,18 +119,25 @@ hint_for() { printf 'Hint: read steps/%s/README.md (and, once you have tried, so
 
 # ------------------------------------------------------------------ judging
 
+# What an exit status says about how the program ended.
+status_meaning() {
+    case "$1" in
+        0) echo "it ended normally" ;;
+        1) echo "it stopped on an error" ;;
+        2) echo "it rejected its options" ;;
+        3) echo "it crashed (the simulated crash exits 3)" ;;
+        124|137) echo "it did not stop in time and was killed" ;;
+        1[2-9][0-9]) echo "it was killed by signal $(( $1 - 128 )): a real crash" ;;
+    esac
+}
+
 # Assert the program ended the way a test expects; otherwise say what it did instead.
 # Usage: expect_exit WANT WHAT   (WHAT: "after --idle-exit", "after Ctrl+C", ...)
 expect_exit() {
     local want=$1 what=$2 prefix=$3
     [ "$STEP_STATUS" -eq "$want" ] && return 0
-    local why=""
-    case "$STEP_STATUS" in
-        3) why="it crashed (the simulated crash exits 3)" ;;
-        1) why="it stopped on an error" ;;
-        2) why="it rejected its options" ;;
-        13[0-9]|14[0-9]) why="it was killed by signal $((STEP_STATUS - 128))" ;;
-    esac
+    local why
+    why=$(status_meaning "$STEP_STATUS")
     fail "$(printf 'Expected exit status %s %s; it exited %s%s.\nLast lines of its stderr:\n%s' \
         "$want" "$what" "$STEP_STATUS" "${why:+ ($why)}" "$(tail -n 6 "$prefix.err")")"
 }
@@ -140,6 +147,9 @@ expect_some_processed() {
     local out=$1 n
     n=$(grep -c '^processed ' "$out" || true)
     [ "$n" -gt 0 ] && return 0
+    [ "${STEP_STATUS:-0}" -eq 0 ] || [ "${STEP_STATUS:-0}" -eq 3 ] || fail "$(printf '%s\n' \
+        "Expected the consumer to process the orders of its topic; it processed none and exited $STEP_STATUS: $(status_meaning "$STEP_STATUS")." \
+        "Its stderr ends with:" "$(tail -n 4 "${out%.out}.err")")"
     fail "$(printf '%s\n' \
         "Expected the consumer to process the orders of its topic; it processed none." \
         "A new group (no committed offset) starts where auto.offset.reset says, and librdkafka's default is 'latest': the end of the topic, after every order. Set it to 'earliest'." \
