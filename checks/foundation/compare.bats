@@ -1,0 +1,85 @@
+#!/usr/bin/env bats
+# checks/foundation/compare.bats - scripts/compare.sh (`make compare`), in its quick mode
+# (the same crash scenarios, a throughput run of 3,000 orders instead of 20,000).
+# About 20 s, broker up.
+#
+#   bats checks/foundation/compare.bats
+
+setup_file() {
+    load ../test_helper/common
+    workbook_setup_file
+    local t0=$SECONDS status=0
+    "$ROOT/scripts/compare.sh" --quick -o "$BATS_FILE_TMPDIR/compare.md" >"$BATS_FILE_TMPDIR/compare.log" 2>&1 3>&- || status=$?
+    echo "$status" >"$BATS_FILE_TMPDIR/compare.status"
+    echo "$((SECONDS - t0))" >"$BATS_FILE_TMPDIR/compare.seconds"
+}
+
+setup() {
+    load ../test_helper/common
+}
+
+# The cells of the main table's row for STRATEGY, one per line (without the name).
+row_cells() {
+    awk -F'|' -v name="$2" '
+        /^## / { exit }
+        { n = $2; gsub(/^ +| +$/, "", n) }
+        n == name { for (i = 3; i < NF; i++) { c = $i; gsub(/^ +| +$/, "", c); print c }; exit }' "$1"
+}
+
+@test "compare: runs in well under 2 minutes and exits 0" {
+    note "compare.sh --quick took $(cat "$BATS_FILE_TMPDIR/compare.seconds") s"
+    [ "$(cat "$BATS_FILE_TMPDIR/compare.status")" = 0 ] || fail "compare.sh exited $(cat "$BATS_FILE_TMPDIR/compare.status"): $(cat "$BATS_FILE_TMPDIR/compare.log")"
+    [ "$(cat "$BATS_FILE_TMPDIR/compare.seconds")" -le 120 ] || fail "it took $(cat "$BATS_FILE_TMPDIR/compare.seconds") s"
+    run cat "$BATS_FILE_TMPDIR/compare.log"
+    assert_output --partial "compare: [slow] Auto-commit: crashed"
+    assert_output --partial "compare: [throughput] Batch commit:"
+    assert_output --partial "written to $BATS_FILE_TMPDIR/compare.md"
+    refute_output --partial "Warnings:"
+}
+
+@test "compare: the table has the seed's columns and a row per strategy, printed and written" {
+    run cat "$BATS_FILE_TMPDIR/compare.log"
+    assert_output --regexp '\| Strategy +\| Message loss ¹ +\| Duplicates ² +\| Commits ³ +\| Throughput ⁴ +\| Use case +\|'
+    for s in "Auto-commit" "Per-message commit" "Batch commit"; do
+        assert_output --regexp "\| $s +\| slow [0-9]+ · fast [0-9]+ +\|"
+    done
+    run cat "$BATS_FILE_TMPDIR/compare.md"
+    assert_line --partial "| Strategy "
+    assert_output --partial "## Details"
+    assert_output --partial "## How it was measured"
+    assert_output --partial "librdkafka"
+    assert_output --partial "cores"
+}
+
+@test "compare: every cell holds measured numbers" {
+    for s in "Auto-commit" "Per-message commit" "Batch commit"; do
+        mapfile -t c < <(row_cells "$BATS_FILE_TMPDIR/compare.md" "$s")
+        [ "${#c[@]}" -eq 5 ] || fail "row $s: expected 5 cells, got ${#c[@]}: ${c[*]}"
+        [[ "${c[0]}" =~ ^slow\ [0-9]+\ ·\ fast\ [0-9]+$ ]] || fail "$s, message loss: '${c[0]}'"
+        [[ "${c[1]}" =~ ^slow\ [0-9]+\ \([0-9]+\ twice\)\ ·\ fast\ [0-9]+\ \([0-9]+\ twice\)$ ]] || fail "$s, duplicates: '${c[1]}'"
+        [[ "${c[2]}" =~ ^[0-9,]+\ for\ 3,000\ msgs$ ]] || fail "$s, commits: '${c[2]}'"
+        [[ "${c[3]}" =~ ^[0-9,]+\ msg/s$ ]] || fail "$s, throughput: '${c[3]}'"
+    done
+}
+
+@test "compare: per-message and batch commits lose nothing; their commit counts follow the strategy" {
+    mapfile -t c < <(row_cells "$BATS_FILE_TMPDIR/compare.md" "Per-message commit")
+    assert_equal "${c[0]}" "slow 0 · fast 0"
+    assert_equal "${c[2]}" "3,000 for 3,000 msgs"
+    # Only the order in hand at the crash comes again; it was not processed twice.
+    assert_equal "${c[1]}" "slow 1 (0 twice) · fast 1 (0 twice)"
+    mapfile -t c < <(row_cells "$BATS_FILE_TMPDIR/compare.md" "Batch commit")
+    assert_equal "${c[0]}" "slow 0 · fast 0"
+    [[ "${c[1]}" =~ ^slow\ [1-5]\ \(0\ twice\)\ ·\ fast\ [1-5]\ \(0\ twice\)$ ]] || fail "batch duplicates: '${c[1]}' (only the batch in hand, up to 5)"
+    n=$(echo "${c[2]}" | sed 's/ for.*//; s/,//g')
+    [ "$n" -ge 600 ] && [ "$n" -lt 3000 ] || fail "batch commits: ${c[2]} (one per batch of up to 5)"
+    mapfile -t c < <(row_cells "$BATS_FILE_TMPDIR/compare.md" "Auto-commit")
+    n=$(echo "${c[2]}" | sed 's/ for.*//; s/,//g')
+    [ "$n" -lt 10 ] || fail "auto-commit commits: ${c[2]} (a timer every 3 s, and one at close)"
+}
+
+@test "compare: usage errors exit 2" {
+    run -2 "$ROOT/scripts/compare.sh" --bogus
+    assert_output --partial "Usage: scripts/compare.sh"
+    run -2 "$ROOT/scripts/compare.sh" -o
+}

@@ -1,0 +1,379 @@
+#!/usr/bin/env bash
+# `make compare`: the three strategies side by side, measured on the broker.
+#
+# The exercise's comparison table says High / Low / Best; this puts numbers in their place.
+# Each strategy's reference solution (build/solutions/NN_*) runs the same scenarios, on
+# its own fresh topic and group:
+#   crash "slow": 60 orders, -p 2000, crash while processing the 2nd order, then a rerun.
+#                 2 s of work per call against a 3 s auto-commit timer: the timer fires
+#                 while the crashed order is in hand (the exercise's own timing).
+#   crash "fast": 60 orders, -p 200, crash while processing the 28th order, then a rerun.
+#                 Many orders per timer period: a crash replays all done since the last one.
+#   throughput:   20,000 orders, -p 0, until 1 s idle: messages per second, commits sent.
+# The crash runs use 2 s sessions (-X session.timeout.ms=2000) so that the rerun does not
+# wait for the dead member, and run all six at once (they mostly sleep); the throughput
+# runs go one after the other so that each has the machine to itself.
+#
+# From the programs' output and the broker's record of commits (build/tools/commits) it
+# computes, per strategy: orders lost, orders delivered again (and processed twice),
+# commit requests and offsets, and messages per second. It prints the table, writes it
+# with the details and how it was measured to build/compare.md, and exits 1 if a run
+# failed unexpectedly (a crash run that did not crash, a rerun or throughput run that did
+# not end cleanly or did not process every order).
+#
+# Usage: scripts/compare.sh [--quick] [-o FILE] [--keep]
+#   --quick   a smaller throughput run (3,000 orders), for the tests
+#   -o FILE   where to write the Markdown (default build/compare.md)
+#   --keep    keep the raw outputs (their folder is printed)
+set -uo pipefail
+[ "${BASH_VERSINFO[0]}" -ge 4 ] || { echo "compare: needs bash 4 or newer (this is $BASH_VERSION)" >&2; exit 1; }
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+caller=$PWD
+cd "$ROOT"
+
+usage() { sed -n 's/^# \{0,1\}//; /^Usage:/,/^--keep/p' "$0" | sed -n '1,4p'; }
+out_md=$ROOT/build/compare.md
+quick=0 keep=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --quick) quick=1 ;;
+        --keep) keep=1 ;;
+        -o) [ $# -ge 2 ] || { usage >&2; exit 2; }; out_md=$2; shift
+            case "$out_md" in /*) ;; *) out_md=$caller/$out_md ;; esac ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "compare: unknown option '$1'" >&2; usage >&2; exit 2 ;;
+    esac
+    shift
+done
+
+BROKER=${BROKER:-127.0.0.1:${KAFKA_PORT:-9092}}
+STRATS=(01_auto_commit 02_manual_commit 03_batch_commit)
+declare -A NAME=([01_auto_commit]="Auto-commit" [02_manual_commit]="Per-message commit" [03_batch_commit]="Batch commit")
+# The exercise's "Use case" column, kept as it is.
+declare -A USE=([01_auto_commit]="Non-critical data, idempotent processing"
+                [02_manual_commit]="Critical data, small volume"
+                [03_batch_commit]="High throughput requirements")
+COUNT=60                                   # orders in each crash scenario
+SCENARIOS=(slow fast)
+declare -A PMS=([slow]=2000 [fast]=200)     # -p of the crash run
+declare -A CRASH=([slow]=2 [fast]=28)       # --crash-at of the crash run
+BIG=20000; [ "$quick" = 1 ] && BIG=3000     # orders in the throughput run
+RUN_LIMIT=60                                # no single run may take longer (seconds)
+SESSION_OPTS=(-X session.timeout.ms=2000 -X heartbeat.interval.ms=400)
+t_start=$(date +%s%3N)
+
+say() { printf 'compare: %s\n' "$*"; }
+ms_now() { date +%s%3N; }
+commas() { awk -v n="$1" 'BEGIN { s = sprintf("%d", n); o = ""
+    while (length(s) > 3) { o = "," substr(s, length(s) - 2) o; s = substr(s, 1, length(s) - 3) } print s o }'; }
+
+make -s build/tools/ping build/tools/topic build/tools/populate build/tools/commits \
+    "${STRATS[@]/#/build/solutions/}" || { echo "compare: the build failed" >&2; exit 1; }
+if ! build/tools/ping -b "$BROKER" -t 2000 >/dev/null 2>&1; then
+    say "no broker answers at $BROKER: starting one (scripts/broker.sh up)"
+    scripts/broker.sh up >/dev/null || { echo "compare: could not start the broker" >&2; exit 1; }
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/workbook-compare.XXXXXX")
+# Everything this script starts, with its children (timeout puts itself in a process
+# group of its own, so a group kill would miss it): TERM first, then KILL.
+descendants() { local c; for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do descendants "$c"; echo "$c"; done; }
+kill_children() {
+    local pids
+    pids=$(descendants $$)
+    [ -n "$pids" ] || return 0
+    kill -TERM $pids 2>/dev/null; sleep 1
+    pids=$(descendants $$); [ -z "$pids" ] || kill -KILL $pids 2>/dev/null
+}
+cleanup() { if [ "$keep" = 1 ]; then say "raw outputs kept in $work"; else rm -rf "$work"; fi; }
+trap 'echo; say "interrupted"; kill_children; cleanup; exit 130' INT TERM
+trap cleanup EXIT
+
+tag="cmp-$(date +%H%M%S)-$$-$RANDOM"
+
+# ---------------------------------------------------------------- one crash scenario
+# crash_case STRAT SCENARIO: topic, crash run, rerun; writes $dir/result (key=value
+# lines) or $dir/failed (why).
+crash_case() {
+    local s=$1 sc=$2 dir=$work/$1.$2 topic group rc t0 t1
+    mkdir -p "$dir"
+    topic="t-$tag-${s%%_*}-$sc" group="g-$tag-${s%%_*}-$sc"
+    bad() { echo "$*" >"$dir/failed"; say "[$sc] ${NAME[$s]}: FAILED: $*"; }
+    if ! timeout 30 build/tools/topic -b "$BROKER" -t "$topic" -p 3 >/dev/null 2>"$dir/setup.err" ||
+       ! timeout 30 build/tools/populate -b "$BROKER" -t "$topic" -n "$COUNT" >/dev/null 2>>"$dir/setup.err"; then
+        bad "could not create and fill $topic: $(tail -n 2 "$dir/setup.err")"; return
+    fi
+    run_bin() { # PREFIX ARGS...
+        local prefix=$1; shift
+        timeout -k 2 "$RUN_LIMIT" "build/solutions/$s" -b "$BROKER" -t "$topic" -g "$group" \
+            "${SESSION_OPTS[@]}" "$@" >"$dir/$prefix.out" 2>"$dir/$prefix.err" </dev/null
+    }
+    t0=$(ms_now); rc=0
+    run_bin crash -p "${PMS[$sc]}" --crash-at "${CRASH[$sc]}" || rc=$?
+    t1=$(ms_now)
+    [ "$rc" -eq 3 ] || { bad "the crash run exited $rc, not 3 (the simulated crash): $(tail -n 2 "$dir/crash.err")"; return; }
+    build/tools/commits -b "$BROKER" -g "$group" -t "$topic" >"$dir/commits1" 2>"$dir/commits.err" ||
+        { bad "could not read the commits: $(tail -n 1 "$dir/commits.err")"; return; }
+    say "[$sc] ${NAME[$s]}: crashed at order ${CRASH[$sc]} after $(( (t1 - t0) / 100 ))00 ms, $(grep -c '^processed ' "$dir/crash.out") processed, $(wc -l <"$dir/commits1") offsets committed; rerun"
+    rc=0
+    run_bin rerun -p 0 --crash-at 0 --idle-exit 2 || rc=$?
+    [ "$rc" -eq 0 ] || { bad "the rerun exited $rc, not 0: $(tail -n 2 "$dir/rerun.err")"; return; }
+    build/tools/commits -b "$BROKER" -g "$group" -t "$topic" >"$dir/commits2" 2>"$dir/commits.err" ||
+        { bad "could not read the commits: $(tail -n 1 "$dir/commits.err")"; return; }
+    measure_crash "$s" "$dir" >"$dir/result"
+    say "[$sc] ${NAME[$s]}: $(tr '\n' ' ' <"$dir/result")"
+}
+
+# "value partition offset" of every line of kind WORD.
+events() { awk -v w="$1" '$1 == w { v = p = o = ""
+    for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "value") v = kv[2]
+        else if (kv[1] == "partition") p = kv[2]; else if (kv[1] == "offset") o = kv[2] }
+    print v, p, o }' "$2"; }
+vals() { awk '{print $1}' "$@" | sort -u; }
+count() { grep -c . "$@" || true; }
+# Commit requests a run sent. A program that commits itself prints one `committed` line
+# per partition it committed, right after the commit call: a run of consecutive
+# `committed` lines is one request. Auto-commit's timer prints nothing: its requests are
+# counted on the broker, one per commit timestamp (one request carries every partition
+# and the broker stamps them with one time; the timer fires every 3 s).
+requests() { # STRAT OUT COMMITS_FILE [SKIP_LINES]
+    if [ "$1" = 01_auto_commit ]; then
+        tail -n +"$(( ${4:-0} + 1 ))" "$3" | awk -F'\t' '{print $4}' | sort -u | count
+    else
+        awk '$1 == "committed" && prev != "committed" { n++ } { prev = $1 } END { print n + 0 }' "$2"
+    fi
+}
+
+measure_crash() { # STRAT DIR -> key=value lines
+    local s=$1 d=$2 n1
+    events started "$d/crash.out" >"$d/started1"; events processed "$d/crash.out" >"$d/processed1"
+    events started "$d/rerun.out" >"$d/started2"; events processed "$d/rerun.out" >"$d/processed2"
+    seq 1 "$COUNT" | sed 's/^/Order-/' | sort >"$d/all"
+    comm -23 "$d/all" <(vals "$d/processed1" "$d/processed2") >"$d/lost"
+    comm -12 <(vals "$d/started1") <(vals "$d/started2") >"$d/again"
+    comm -12 <(vals "$d/processed1") <(vals "$d/processed2") >"$d/twice"
+    # What the broker's record says should have happened: the rerun resumes at the offsets
+    # committed before the crash; an order below them that never finished is lost, an
+    # order the crash run had started at or above them comes again.
+    awk -F'\t' '{ c[$2] = $3 } END { for (p in c) print p, c[p] }' "$d/commits1" >"$d/committed"
+    awk 'FNR == NR { c[$1] = $2; next }
+         { i = substr($1, 7) + 0; p = (i - 1) % 3; o = int((i - 1) / 3)
+           if (FILENAME ~ /all$/) { if (o < c[p] + 0) below[$1] = 1 }
+           else if (FILENAME ~ /processed1$/) done[$1] = 1
+           else if (o >= c[p] + 0) again[$1] = 1 }
+         END { for (v in below) if (!(v in done)) print "lost", v
+               for (v in again) print "again", v }' \
+        "$d/committed" "$d/all" "$d/processed1" "$d/started1" | sort >"$d/predicted"
+    n1=$(wc -l <"$d/commits1")
+    (awk '{print "lost", $1}' "$d/lost"; awk '{print "again", $1}' "$d/again") | sort >"$d/observed"
+    cmp -s "$d/observed" "$d/predicted" ||
+        echo "warning=${NAME[$s]}: the rerun did not resume exactly at the offsets the broker had committed ($(diff "$d/predicted" "$d/observed" | grep '^[<>]' | head -n 3 | tr '\n' ' '))"
+    if [ "$s" != 01_auto_commit ]; then
+        [ "$(grep -c '^committed ' "$d/crash.out")" -eq "$n1" ] ||
+            echo "warning=${NAME[$s]}: the crash run printed $(grep -c '^committed ' "$d/crash.out") committed lines, the broker recorded $n1"
+    fi
+    echo "processed_before=$(wc -l <"$d/processed1")"
+    echo "crash_requests=$(requests "$s" "$d/crash.out" "$d/commits1")"
+    echo "crash_offsets=$n1"
+    echo "rerun_requests=$(requests "$s" "$d/rerun.out" "$d/commits2" "$n1")"
+    echo "rerun_offsets=$(( $(wc -l <"$d/commits2") - n1 ))"
+    echo "lost=$(count "$d/lost")"
+    echo "lost_values=$(tr '\n' ' ' <"$d/lost" | sed 's/ $//')"
+    echo "again=$(count "$d/again")"
+    echo "twice=$(count "$d/twice")"
+}
+
+# ---------------------------------------------------------------- the throughput run
+speed_case() { # STRAT
+    local s=$1 dir=$work/$1.speed topic group rc
+    mkdir -p "$dir"
+    topic="t-$tag-${s%%_*}-speed" group="g-$tag-${s%%_*}-speed"
+    bad() { echo "$*" >"$dir/failed"; say "[throughput] ${NAME[$s]}: FAILED: $*"; }
+    rc=0
+    timeout -k 2 "$RUN_LIMIT" "build/solutions/$s" -b "$BROKER" -t "$topic" -g "$group" \
+        -p 0 --crash-at 0 --idle-exit 1 >"$dir/run.out" 2>"$dir/run.err" </dev/null || rc=$?
+    [ "$rc" -eq 0 ] || { bad "exited $rc: $(tail -n 2 "$dir/run.err")"; return; }
+    build/tools/commits -b "$BROKER" -g "$group" -t "$topic" >"$dir/commits" 2>"$dir/commits.err" ||
+        { bad "could not read the commits: $(tail -n 1 "$dir/commits.err")"; return; }
+    awk '$1 == "started" && !f { split($NF, a, "="); f = a[2] }
+         $1 == "processed" { n++; split($NF, a, "="); l = a[2] }
+         END { ms = l - f; if (ms < 1) ms = 1
+               printf "msgs=%d\nms=%d\nrate=%d\n", n, ms, n * 1000 / ms }' "$dir/run.out" >"$dir/result"
+    # shellcheck disable=SC1090
+    . "$dir/result"
+    [ "$msgs" -eq "$BIG" ] || { bad "processed $msgs of $BIG orders"; return; }
+    echo "requests=$(requests "$s" "$dir/run.out" "$dir/commits")" >>"$dir/result"
+    echo "offsets=$(wc -l <"$dir/commits")" >>"$dir/result"
+    if [ "$s" != 01_auto_commit ] && [ "$(grep -c '^committed ' "$dir/run.out")" -ne "$(wc -l <"$dir/commits")" ]; then
+        echo "warning=${NAME[$s]}: the throughput run printed $(grep -c '^committed ' "$dir/run.out") committed lines, the broker recorded $(wc -l <"$dir/commits")" >>"$dir/result"
+    fi
+    say "[throughput] ${NAME[$s]}: $(tr '\n' ' ' <"$dir/result")"
+}
+
+# ---------------------------------------------------------------- run everything
+say "broker $BROKER; raw outputs in $work"
+say "crash scenarios (all six at once): $COUNT orders each;$(for sc in "${SCENARIOS[@]}"; do printf ' %s: -p %s, crash at order %s;' "$sc" "${PMS[$sc]}" "${CRASH[$sc]}"; done) then a rerun (-p 0, --idle-exit 2)"
+# First the throughput topics (a few hundred ms each), so that filling them does not
+# disturb the crash runs' timing.
+for s in "${STRATS[@]}"; do
+    topic="t-$tag-${s%%_*}-speed"
+    { timeout 30 build/tools/topic -b "$BROKER" -t "$topic" -p 3 >/dev/null &&
+      timeout 60 build/tools/populate -b "$BROKER" -t "$topic" -n "$BIG" >/dev/null 2>&1; } ||
+        { mkdir -p "$work/$s.speed"; echo "could not create and fill $topic" >"$work/$s.speed/failed"; } &
+done
+wait
+pids=()
+for sc in "${SCENARIOS[@]}"; do
+    for s in "${STRATS[@]}"; do crash_case "$s" "$sc" & pids+=($!); done
+done
+wait "${pids[@]}"
+say "throughput: $(commas "$BIG") orders, -p 0, one strategy after the other"
+for s in "${STRATS[@]}"; do
+    [ -e "$work/$s.speed/failed" ] || speed_case "$s"
+done
+
+# ---------------------------------------------------------------- the table
+failed=0
+get() { # DIR KEY
+    [ -f "$1/result" ] || { echo "?"; return; }
+    sed -n "s/^$2=//p" "$1/result" | head -n 1
+}
+cell_loss() { local s=$1 sc out=""
+    for sc in "${SCENARIOS[@]}"; do
+        local d=$work/$s.$sc v; v=$(get "$d" lost)
+        [ -e "$d/failed" ] && v="failed"
+        out+="${out:+ · }$sc $v"
+    done; echo "$out"; }
+cell_dup() { local s=$1 sc out=""
+    for sc in "${SCENARIOS[@]}"; do
+        local d=$work/$s.$sc v; v="$(get "$d" again) ($(get "$d" twice) twice)"
+        [ -e "$d/failed" ] && v="failed"
+        out+="${out:+ · }$sc $v"
+    done; echo "$out"; }
+cell_commits() { local d=$work/$1.speed
+    [ -e "$d/failed" ] || [ ! -f "$d/result" ] && { echo "failed"; return; }
+    echo "$(commas "$(get "$d" requests)") for $(commas "$BIG") msgs"; }
+cell_rate() { local d=$work/$1.speed
+    [ -e "$d/failed" ] || [ ! -f "$d/result" ] && { echo "failed"; return; }
+    echo "$(commas "$(get "$d" rate)") msg/s"; }
+
+rows=()
+rows+=("Strategy|Message loss ¹|Duplicates ²|Commits ³|Throughput ⁴|Use case")
+rows+=("---|---|---|---|---|---")
+for s in "${STRATS[@]}"; do
+    rows+=("${NAME[$s]}|$(cell_loss "$s")|$(cell_dup "$s")|$(cell_commits "$s")|$(cell_rate "$s")|${USE[$s]}")
+done
+# Markdown with padded columns, so that it reads as a table in a terminal too.
+# (Widths in characters: UTF-8 continuation bytes do not count. LC_ALL=C makes every awk
+# count bytes, so that the subtraction is right in gawk and mawk alike.)
+table() { printf '%s\n' "$@" | LC_ALL=C awk -F'|' '
+    function width(s,   t) { t = s; return length(s) - gsub(/[\200-\277]/, "", t) }
+    { n = NF; for (i = 1; i <= NF; i++) { c[NR, i] = $i; l = width($i); if (l > w[i]) w[i] = l } }
+    END { for (r = 1; r <= NR; r++) { line = "|"
+            for (i = 1; i <= n; i++) {
+                v = c[r, i]; fill = (v == "---") ? "-" : " "; if (v == "---") v = ""
+                pad = ""; for (k = width(v); k < w[i]; k++) pad = pad fill
+                line = line (fill == "-" ? "-" : " ") v pad (fill == "-" ? "-" : " ") "|" }
+            print line } }'; }
+
+details=("Strategy|Crash|processed before the crash|committed before the crash: requests (offsets)|lost|delivered again (processed twice)|rerun commits: requests (offsets)")
+details+=("---|---|---|---|---|---|---")
+for sc in "${SCENARIOS[@]}"; do
+    for s in "${STRATS[@]}"; do
+        d=$work/$s.$sc
+        if [ -e "$d/failed" ]; then details+=("${NAME[$s]}|$sc|failed: $(tr '|' '/' <"$d/failed")| | | | "); continue; fi
+        lv=$(get "$d" lost_values)
+        details+=("${NAME[$s]}|$sc: -p ${PMS[$sc]}, crash at order ${CRASH[$sc]}|$(get "$d" processed_before)|$(get "$d" crash_requests) ($(get "$d" crash_offsets))|$(get "$d" lost)${lv:+ ($lv)}|$(get "$d" again) ($(get "$d" twice))|$(get "$d" rerun_requests) ($(get "$d" rerun_offsets))")
+    done
+done
+speed=("Strategy|orders|first started → last processed|messages per second|commit requests|offsets committed")
+speed+=("---|---|---|---|---|---")
+for s in "${STRATS[@]}"; do
+    d=$work/$s.speed
+    if [ -e "$d/failed" ]; then speed+=("${NAME[$s]}|failed: $(tr '|' '/' <"$d/failed")| | | | "); continue; fi
+    speed+=("${NAME[$s]}|$(commas "$(get "$d" msgs)")|$(commas "$(get "$d" ms)") ms|$(commas "$(get "$d" rate)")|$(commas "$(get "$d" requests)")|$(commas "$(get "$d" offsets)")")
+done
+
+warnings=$(cat "$work"/*/result 2>/dev/null | sed -n 's/^warning=//p' | sort -u)
+for f in "$work"/*/failed; do [ -e "$f" ] && failed=1; done
+elapsed=$(( ($(ms_now) - t_start) / 1000 ))
+
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
+mem=$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo 2>/dev/null)
+rdk=$(pkg-config --modversion rdkafka 2>/dev/null || echo '?')
+kver=$(scripts/broker.sh status 2>/dev/null | sed -n 's/^version: *//p' | head -n 1)
+mode=$(scripts/broker.sh status 2>/dev/null | sed -n 's/^mode: *//p' | head -n 1)
+
+footnotes() {
+    cat <<EOF
+¹ Orders (of $COUNT) that neither the crash run nor the rerun processed, in the two crash
+  scenarios: **slow** (-p ${PMS[slow]}, crash while processing order ${CRASH[slow]}) and **fast**
+  (-p ${PMS[fast]}, crash while processing order ${CRASH[fast]}).
+² Orders the crash run had started (delivered) that the rerun delivered again; in brackets,
+  how many of them the crash run had fully processed, i.e. processed twice.
+³ Commit requests in the throughput run. A program that commits itself prints a
+  \`committed\` line per partition right after its commit call, so a run of them is one
+  request; auto-commit's timer requests are counted on the broker, one per commit
+  timestamp. Auto-commit commits by the clock (every 3 s) and at close, not by volume.
+  The offsets the broker recorded are in the details.
+⁴ Orders processed per second in the throughput run ($(commas "$BIG") orders, -p 0), from the first
+  \`started\` line to the last \`processed\` line.
+EOF
+}
+
+{
+    echo "# The commit strategies, measured"
+    echo
+    table "${rows[@]}"
+    echo
+    footnotes
+    echo
+    echo "## Details"
+    echo
+    echo "Crash scenarios: the crash run, then a rerun in the same group (-p 0, --idle-exit 2)."
+    echo
+    table "${details[@]}"
+    echo
+    echo "Throughput runs: -p 0, --idle-exit 1, one after the other."
+    echo
+    table "${speed[@]}"
+    echo
+    echo "## How it was measured"
+    echo
+    cat <<EOF
+\`make compare\` (scripts/compare.sh$([ "$quick" = 1 ] && echo ' --quick')) on $(date '+%Y-%m-%d %H:%M'): $(nproc) cores ($cpu), $mem,
+librdkafka $rdk, ${kver:-Kafka} (${mode:-?} mode) at $BROKER, the reference solutions
+(build/solutions/). Each strategy ran on its own fresh topic of 3 partitions (order *i* on
+partition (*i*−1) mod 3) and its own group, with 2 s sessions
+(-X session.timeout.ms=2000 -X heartbeat.interval.ms=400). The six crash scenarios ran at
+the same time (they mostly sleep); the throughput runs ran one after the other. -p is the
+simulated work per work call: one message for auto-commit and per-message commit, a whole
+batch of up to 5 for batch commit. The lost and duplicated orders come from the programs'
+\`started\`/\`processed\` lines, and were checked against the broker's record of commits
+(build/tools/commits): the rerun must resume at the committed offsets (a mismatch, or a
+program whose \`committed\` lines differ from the broker's record, is listed under
+Warnings). Auto-commit's numbers depend on where the crash falls against its 3 s timer: a
+timer commit while an order is in hand commits that order before it is done (lost if the
+crash comes then: **slow**); the orders done since the last timer commit are replayed
+(**fast**). One crash shows one or the other, never both. The whole run took $elapsed s.
+EOF
+    if [ -n "$warnings" ]; then echo; echo "Warnings:"; echo "$warnings" | sed 's/^/- /'; fi
+} >"$work/compare.md"
+
+echo
+sed -n '3,/^$/p' "$work/compare.md" | sed '$d'
+echo
+footnotes
+echo
+table "${speed[@]}"
+[ -z "$warnings" ] || { echo; echo "Warnings:"; echo "$warnings" | sed 's/^/- /'; }
+mkdir -p "$(dirname "$out_md")" && cp "$work/compare.md" "$out_md"
+echo
+say "written to $out_md ($elapsed s)"
+[ "$elapsed" -le 120 ] || say "warning: the run took longer than 2 minutes"
+if [ "$failed" = 1 ]; then
+    say "FAILED: a run did not go as expected (see above)"
+    for f in "$work"/*/failed; do [ -e "$f" ] && echo "  $(basename "$(dirname "$f")"): $(cat "$f")"; done
+    exit 1
+fi
+exit 0
