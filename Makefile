@@ -20,7 +20,7 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS)
 
-TOOLS     := ping topic populate lag commits
+TOOLS     := ping topic populate lag commits timeline
 TOOL_BINS := $(addprefix build/tools/,$(TOOLS))
 STEPS     := $(notdir $(patsubst %/,%,$(wildcard steps/[0-9][0-9]_*/)))
 STEP_BINS := $(addprefix build/steps/,$(STEPS))
@@ -45,7 +45,7 @@ build/tools build/steps build/solutions:
 
 .PHONY: help deps build tools clean broker-up broker-down broker-status broker-logs \
         broker-reset topic populate lag commits demo run check check-solutions test \
-        test-foundation test-starters bench memcheck
+        status hint diff watch timeline compare grade bench memcheck
 
 help: ## list every target (this text)
 	@echo "Kafka offset-commit workbook. Usage: make <target> [VAR=value]"
@@ -119,6 +119,27 @@ test: ## everything: foundation tests, checks on the solutions, starters must fa
 
 demo: ## from nothing: deps, broker, orders, a short consumer run, then lag and commits
 	@scripts/demo.sh
+
+status: ## one line per step: done, failing (and why) or not started; then what to do next
+	@scripts/status.sh
+
+hint: ## the next hint for STEP=NN, one more per call (RESET=1 starts again)
+	@scripts/hint.sh "$(STEP)" $(if $(RESET),--reset)
+
+diff: ## your STEP=NN file against the reference solution
+	@scripts/diff.sh "$(STEP)"
+
+watch: ## rebuild and recheck STEP=NN (or the next step to do) whenever you save
+	@scripts/watch.sh "$(STEP)"
+
+timeline: tools ## run STEP=NN with a crash and a rerun, then draw where commits landed
+	@scripts/timeline.sh "$(STEP)"
+
+compare: tools $(SOL_BINS) ## the strategies side by side, measured: lost, duplicated, commits, msg/s
+	@scripts/compare.sh
+
+grade: ## grade every student folder or tarball in SUBMISSIONS=DIR (JOBS=N in parallel)
+	@scripts/grade.sh $(if $(JOBS),-j $(JOBS)) "$(SUBMISSIONS)"
 
 bench: build ## measure start-up, memory, populate and commit-history figures
 	@scripts/bench.sh

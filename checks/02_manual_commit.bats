@@ -62,18 +62,7 @@ teardown() {
 
 @test "02: a crash mid-message, then a rerun: every order at least once, at most one delivered twice" {
     fresh_topic 24
-    run_step $STEP "$BATS_TEST_TMPDIR/crash" -p 100 --crash-at 11
-    expect_exit 3 "from the simulated crash at message 11" "$BATS_TEST_TMPDIR/crash"
-    expect_some_processed "$BATS_TEST_TMPDIR/crash.out"
-    broker_commits >"$BATS_TEST_TMPDIR/commits1"
-    last_commits "$BATS_TEST_TMPDIR/commits1" >"$BATS_TEST_TMPDIR/committed"
-
-    run_step $STEP "$BATS_TEST_TMPDIR/rerun" -p 20 --crash-at 0 --idle-exit 2
-    expect_exit 0 "after --idle-exit" "$BATS_TEST_TMPDIR/rerun"
-
-    events started "$BATS_TEST_TMPDIR/rerun.out" >"$BATS_TEST_TMPDIR/restarted"
-    problems=$(rerun_start_problems "$BATS_TEST_TMPDIR/committed" "$BATS_TEST_TMPDIR/restarted" 3)
-    [ -z "$problems" ] || fail "$(printf 'After the crash the rerun must resume exactly at the committed offsets:\n%s\n%s' "$problems" "$(hint_for $STEP)")"
+    crash_and_rerun $STEP 11 -p 100
 
     events processed "$BATS_TEST_TMPDIR/crash.out" "$BATS_TEST_TMPDIR/rerun.out" >"$BATS_TEST_TMPDIR/processed"
     lost=$(missing_values 24 "$BATS_TEST_TMPDIR/processed")

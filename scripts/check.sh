@@ -23,7 +23,10 @@ else
 fi
 
 make -s tools || exit 1
-scripts/broker.sh up >/dev/null || exit 1
+# Any broker that answers will do (a copy of the workbook shares the one already running).
+build/tools/ping -b "127.0.0.1:${KAFKA_PORT:-9092}" -t 2000 >/dev/null 2>&1 || scripts/broker.sh up >/dev/null || exit 1
+# Ctrl+C: stop here, and record nothing for a check that was cut short.
+trap 'echo; echo "check: interrupted"; exit 130' INT TERM
 
 # Each step's result is kept in build/results/TARGET/STEP.result (the TAP report in
 # STEP/report.tap, a compiler's message in STEP.log), with a hash
@@ -35,16 +38,17 @@ source_hash() { cat "$target/$1"/*.c tools/step.c tools/step.h "checks/$1.bats" 
 # bats' own location line or the failed command.
 first_reason() {
     awk '/^not ok/ { on = 1; next }
-         on && /^# / && !/^# \(/ && !/^#   [`(]/ && !/^#  (from|in) / { sub(/^# +/, ""); print; exit }' "$1"
+         on && /^# / && !/^# \(/ && !/^#   [`(]/ && !/^#  (from|in) / && !/: line [0-9]+: / { sub(/^# +/, ""); print; exit }' "$1"
 }
-record() { # STEP STATUS REASON
-    printf 'status=%s\nsource=%s\nreason=%s\nat=%s\n' "$2" "$(source_hash "$1")" "$3" "$(date '+%Y-%m-%d %H:%M:%S')" \
+record() { # STEP STATUS REASON   (hash: the sources as they were when the check began)
+    printf 'status=%s\nsource=%s\nreason=%s\nat=%s\n' "$2" "$hash" "$3" "$(date '+%Y-%m-%d %H:%M:%S')" \
         >"$results/$1.result"
 }
 
 failed=()
 for step in "${selected[@]}"; do
     echo "== $step ($target/$step)"
+    hash=$(source_hash "$step")
     if ! make -s "build/$target/$step" 2>"$results/$step.log"; then
         cat "$results/$step.log" >&2
         echo "not ok: $target/$step does not compile (the compiler's message is above)"

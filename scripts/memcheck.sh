@@ -14,9 +14,10 @@ topic="memcheck-$(date +%s)-$$"
 vg=(valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect
     --show-leak-kinds=definite,indirect)
 failed=0
-check() { # description, command...
+mkdir -p build/memcheck
+check() { # description, command...   (stdout kept in build/memcheck/NAME.out)
     local what=$1; shift
-    if "${vg[@]}" "$@" >/dev/null 2>"build/memcheck.log"; then echo "ok      $what"
+    if "${vg[@]}" "$@" >"build/memcheck/${what//\//_}.out" 2>"build/memcheck.log"; then echo "ok      $what"
     else echo "FAILED  $what (exit $?)"; sed 's/^/        /' build/memcheck.log | tail -n 30; failed=1; fi
 }
 check "ping"      build/tools/ping -b "$B"
@@ -27,5 +28,7 @@ for step in $(cd solutions && ls -d [0-9][0-9]_*/ | tr -d /); do
         -p 10 --crash-at 0 --idle-exit 2 -X session.timeout.ms=2000
 done
 check "lag"       build/tools/lag -b "$B" -g "$topic-02_manual_commit" -t "$topic"
-check "commits"   build/tools/commits -b "$B" -g "$topic-02_manual_commit"
+check "commits"   build/tools/commits -b "$B" -g "$topic-02_manual_commit" -t "$topic"
+check "timeline"  build/tools/timeline --svg build/memcheck/timeline.svg \
+    build/memcheck/solutions_02_manual_commit.out build/memcheck/commits.out
 [ $failed = 0 ] && echo "memcheck: clean" || { echo "memcheck: problems above"; exit 1; }

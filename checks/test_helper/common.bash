@@ -26,10 +26,12 @@ RUN_TIMEOUT=${RUN_TIMEOUT:-25}
 # the rerun does not wait long. The broker allows it (group.min.session.timeout.ms).
 SESSION_OPTS=(-X session.timeout.ms=2000 -X heartbeat.interval.ms=400)
 
-# Start the broker when it is not up (a no-op when it is) and build the tools.
+# Build the tools and start the broker when none answers. (Any Kafka that answers at
+# BROKER is used as it is: a grading run from a copy of the workbook shares the
+# instructor's broker.)
 workbook_setup_file() {
     make -s -C "$ROOT" tools >/dev/null || return 1
-    "$ROOT/scripts/broker.sh" up >/dev/null || return 1
+    "$TOOLS/ping" -b "$BROKER" -t 2000 >/dev/null 2>&1 || "$ROOT/scripts/broker.sh" up >/dev/null || return 1
 }
 
 # A fresh topic and group for this test: its name says which test made it.
@@ -72,8 +74,9 @@ start_step() {
 
 # Wait (up to RUN_TIMEOUT) until FILE has at least N lines starting with WORD.
 wait_for_lines() {
-    local file=$1 word=$2 n=$3 deadline=$((SECONDS + RUN_TIMEOUT))
-    while [ "$(grep -c "^$word " "$file" 2>/dev/null)" -lt "$n" ]; do
+    local file=$1 word=$2 n=$3 deadline=$((SECONDS + RUN_TIMEOUT)) seen
+    # The background program's output file may not exist yet: count 0 until it does.
+    while seen=$(grep -c "^$word " "$file" 2>/dev/null || true); [ "${seen:-0}" -lt "$n" ]; do
         if [ -n "${STEP_PID:-}" ] && ! kill -0 "$STEP_PID" 2>/dev/null; then
             fail "the program ended before it printed $n '$word' lines (it printed $(grep -c "^$word " "$file")); its stderr ends with: $(tail -n 3 "${file%.out}.err")"
         fi
@@ -111,11 +114,36 @@ events() {
 # The last committed offset per partition in a commits listing: "partition offset".
 last_commits() { awk '{ last[$1] = $2 } END { for (p in last) print p, last[p] }' "$1" | sort -n; }
 
+# The crash-and-rerun scenario of every step: run with --crash-at N (it must crash: exit 3,
+# no close), note the offsets the broker had committed, rerun to the end, draw the commit
+# timeline, and require that the rerun resumed exactly at the committed offsets.
+# Usage: crash_and_rerun STEP N [args for the crash run...]
+# Leaves in $BATS_TEST_TMPDIR: crash.out, rerun.out, commits1 (the broker's record after the
+# crash), committed (its last offset per partition), commits (after the rerun), restarted
+# (the rerun's started events).
+crash_and_rerun() {
+    local step=$1 n=$2 d=$BATS_TEST_TMPDIR problems; shift 2
+    run_step "$step" "$d/crash" "$@" --crash-at "$n" --idle-exit 3
+    expect_some_processed "$d/crash.out"
+    expect_exit 3 "from the simulated crash at message $n" "$d/crash"
+    broker_commits >"$d/commits1"
+    last_commits "$d/commits1" >"$d/committed"
+
+    run_step "$step" "$d/rerun" -p 20 --crash-at 0 --idle-exit 2
+    broker_commits >"$d/commits"
+    show_timeline "$d/crash.out" "$d/rerun.out" "$d/commits"
+    expect_exit 0 "after --idle-exit" "$d/rerun"
+
+    events started "$d/rerun.out" >"$d/restarted"
+    problems=$(rerun_start_problems "$d/committed" "$d/restarted" 3)
+    [ -z "$problems" ] || fail "$(printf 'After the crash the rerun must resume exactly at the committed offsets:\n%s\n%s' "$problems" "$(hint_for "$step")")"
+}
+
 # Say something in the test's output even when it passes (TAP comment on fd 3).
 note() { printf '# %s\n' "$@" >&3; }
 
 # Where to look when a check fails.
-hint_for() { printf 'Hint: read steps/%s/README.md (and, once you have tried, solutions/%s/).' "$1" "$1"; }
+hint_for() { printf 'Hint: steps/%s/README.md, then make hint STEP=%s (one hint more each time).' "$1" "${1%%_*}"; }
 
 # ------------------------------------------------------------------ judging
 
@@ -183,4 +211,32 @@ rerun_start_problems() {
                     printf "partition %d: the rerun started at offset %d, but the broker had offset %d committed\n", p, first[p], want
             }
         }' "$1" "$2"
+}
+
+# ------------------------------------------------------------------ the picture
+
+# Draw the commit timeline of a crash test (build/tools/timeline): in the test's output
+# as TAP comments on fd 3, so it shows whether the test passes or fails, and as an SVG
+# in build/timeline/checks/NAME.svg. It only shows; it never fails a test.
+# Usage: show_timeline RUN1.out RERUN.out COMMITS   (COMMITS: what broker_commits printed)
+show_timeline() {
+    local run1=$1 rerun=$2 commits=$3 name dir svg picture lines
+    [ -x "$TOOLS/timeline" ] || { note "(no timeline: build it with 'make tools')"; return 0; }
+    # The file's name: the test's description, in whole words, up to 60 characters.
+    name=$(printf '%s' "$BATS_TEST_DESCRIPTION" | tr -cs 'a-zA-Z0-9' '-' |
+        awk -F- '{ for (i = 1; i <= NF; i++) if ($i != "" && length(s) + length($i) < 60) s = s (s == "" ? "" : "-") $i; else if ($i != "") break; print s }')
+    dir=$ROOT/build/timeline/checks
+    svg=$dir/$name.svg
+    mkdir -p "$dir" 2>/dev/null || svg=$BATS_TEST_TMPDIR/$name.svg
+    # Written aside, then moved: checks of several copies may draw at the same time.
+    if picture=$("$TOOLS/timeline" --color never --title "$BATS_TEST_DESCRIPTION" \
+            --svg "$svg.$$.tmp" "$run1" "$rerun" "$commits" 2>&1) &&
+        mv -f "$svg.$$.tmp" "$svg" 2>/dev/null; then
+        mapfile -t lines <<<"$picture"
+        note "" "${lines[@]}" "" "The same picture for a browser: file://$svg"
+    else
+        rm -f "$svg.$$.tmp" 2>/dev/null
+        note "(no timeline: $picture)"
+    fi
+    return 0
 }
