@@ -12,7 +12,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 make -s build
 work=$(mktemp -d "${TMPDIR:-/tmp}/workbook-bench.XXXXXX")
-export KAFKA_MODE=native KAFKA_PORT=${BENCH_PORT:-39092} KAFKA_STATE_DIR=$work/state
+export KAFKA_MODE=native KAFKA_PORT=${BENCH_PORT:-28092} KAFKA_STATE_DIR=$work/state
 B=127.0.0.1:$KAFKA_PORT
 cleanup() { scripts/broker.sh down >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT

@@ -27,6 +27,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# A failing test shows the output of its last `run` too (the tests' own messages say the rest).
+export BATS_FLAGS=${BATS_FLAGS:---print-output-on-failure}
 t0=$SECONDS
 mkdir -p build
 lane_b_log=build/test-lane-b.log
