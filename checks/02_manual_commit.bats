@@ -92,3 +92,8 @@ teardown() {
     lost=$(missing_values 24 "$BATS_TEST_TMPDIR/processed")
     [ -z "$lost" ] || fail "Expected every order processed once; never processed: $(echo $lost). $(hint_for $STEP)"
 }
+
+@test "02: a commit the broker refuses is reported by its error name, and the program stops" {
+    fresh_topic 6
+    failed_commit_stops $STEP 1
+}

@@ -240,3 +240,19 @@ show_timeline() {
     fi
     return 0
 }
+
+# A consumer that takes longer than max.poll.interval.ms between two polls is put out of
+# its group, and the broker refuses its next commit. The program must report the error by
+# librdkafka's name for it and stop (exit 1) instead of carrying on.
+# Usage: failed_commit_stops STEP MAX_STARTED
+failed_commit_stops() {
+    local step=$1 max=$2 d=$BATS_TEST_TMPDIR n
+    run_step "$step" "$d/run" -p 2500 --crash-at 0 --idle-exit 2 --max 3 \
+        -X session.timeout.ms=1000 -X heartbeat.interval.ms=300 -X max.poll.interval.ms=1000
+    expect_some_processed "$d/run.out"
+    expect_exit 1 "after a commit the broker refused (the program spent 2.5 s processing, more than max.poll.interval.ms, so the group put it out)" "$d/run"
+    grep -i 'commit' "$d/run.err" | grep -Eq '(UNKNOWN_MEMBER_ID|ILLEGAL_GENERATION|REBALANCE_IN_PROGRESS|_STATE|_ASSIGNMENT_LOST|_MAX_POLL_EXCEEDED|_NO_OFFSET)' ||
+        fail "Expected the failed commit on stderr with librdkafka's name for the error (rd_kafka_err2name); stderr was: $(tail -n 4 "$d/run.err")"
+    n=$(grep -c '^started ' "$d/run.out")
+    [ "$n" -le "$max" ] || fail "Expected the program to stop at the failed commit; it went on and started $n messages. $(hint_for "$step")"
+}
