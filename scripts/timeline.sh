@@ -27,11 +27,14 @@ RUN_TIMEOUT=30       # seconds, plus the time run 1 needs to reach its crash (be
 SESSION_OPTS=(-X session.timeout.ms=2000 -X heartbeat.interval.ms=400)
 
 steps=$(cd steps && ls -d [0-9][0-9]_*/ | tr -d /)
-usage() {
+usage_text() {
+    echo "usage: make timeline STEP=NN [ARGS=\"--solution --count N --crash-at N -p MS -X key=value\"]"
+    echo "       scripts/timeline.sh STEP [--solution] [--count N] [--crash-at N] [-p MS] [-X key=value]..."
+    echo "the steps: $(echo $steps)"
+}
+usage() { # MESSAGE: the usage on stderr, exit 2
     [ $# -gt 0 ] && echo "timeline: $*" >&2
-    echo "usage: make timeline STEP=NN [ARGS=\"--solution --count N --crash-at N -p MS -X key=value\"]" >&2
-    echo "       scripts/timeline.sh STEP [--solution] [--count N] [--crash-at N] [-p MS] [-X key=value]..." >&2
-    echo "the steps: $(echo $steps)" >&2
+    usage_text >&2
     exit 2
 }
 number() { [[ $2 =~ ^[0-9]+$ ]] && [ "$2" -ge "$3" ] && [ "$2" -le "$4" ] || usage "$1 wants a whole number from $3 to $4, not '$2'"; }
@@ -39,6 +42,7 @@ number() { [[ $2 =~ ^[0-9]+$ ]] && [ "$2" -ge "$3" ] && [ "$2" -le "$4" ] || usa
 # ---------------------------------------------------------------- the command line
 
 want=${1:-}; shift || true
+case "$want" in -h|--help) usage_text; exit 0 ;; esac
 [ -n "$want" ] || usage "which step? STEP=NN"
 [[ $want =~ ^[A-Za-z0-9_]+$ ]] || usage "no step '$want'"
 step=$(printf '%s\n' $steps | grep -E "^${want}(_|$)" | head -n 1)
@@ -57,7 +61,7 @@ while [ $# -gt 0 ]; do
         --crash-at) [ $# -ge 2 ] || usage "--crash-at wants a number"; crash_at=$2; shift ;;
         -p)         [ $# -ge 2 ] || usage "-p wants a number"; number -p "$2" 0 60000; process_ms=$2; shift ;;
         -X)         [ $# -ge 2 ] && [[ $2 == *=* ]] || usage "-X wants key=value"; extra+=(-X "$2"); shift ;;
-        -h|--help)  usage ;;
+        -h|--help)  usage_text; exit 0 ;;
         *)          usage "unknown option '$1'" ;;
     esac
     shift
