@@ -1444,12 +1444,12 @@ static int write_svg(const struct story *s, const char *title, FILE *f,
     double width = SVG_LEFT + (double)cells * SVG_CELL_W + 60;
     double height = SVG_TOP + (double)s->n_lanes * SVG_LANE_H + 170;
 
-    /* Wide enough for the title (about 10 px a character at 18 px bold)
-     * and the summaries under the lanes (about 7 px at 12 px). */
+    /* Wide enough for the title (up to 12 px a character at 18 px bold,
+     * as DejaVu Sans draws it) and the summaries under the lanes. */
     if (width < 800)
         width = 800;
-    if (width < 24 + (double)(strlen(title) + 17) * 10)
-        width = 24 + (double)(strlen(title) + 17) * 10;
+    if (width < 24 + (double)(strlen(title) + 17) * 12)
+        width = 24 + (double)(strlen(title) + 17) * 12;
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
             "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
