@@ -84,13 +84,7 @@ teardown() {
     interrupt_step
     expect_exit 0 "after Ctrl+C (SIGINT): finish the message in hand, close the consumer" "$BATS_TEST_TMPDIR/stop"
 
-    run_step $STEP "$BATS_TEST_TMPDIR/rerun" -p 20 --crash-at 0 --idle-exit 2
-    expect_exit 0 "after --idle-exit" "$BATS_TEST_TMPDIR/rerun"
-    events processed "$BATS_TEST_TMPDIR/stop.out" "$BATS_TEST_TMPDIR/rerun.out" >"$BATS_TEST_TMPDIR/processed"
-    twice=$(repeated_values "$BATS_TEST_TMPDIR/processed")
-    [ -z "$twice" ] || fail "Expected no duplicates after a clean stop; processed twice: $(echo $twice). Every processed message must be committed (offset+1) before the program ends. $(hint_for $STEP)"
-    lost=$(missing_values 24 "$BATS_TEST_TMPDIR/processed")
-    [ -z "$lost" ] || fail "Expected every order processed once; never processed: $(echo $lost). $(hint_for $STEP)"
+    rerun_after_stop $STEP 24 "Every processed message must be committed (offset+1) before the program ends."
 }
 
 @test "02: a commit the broker refuses is reported by its error name, and the program stops" {

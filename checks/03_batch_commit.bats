@@ -123,13 +123,7 @@ rounds() {
     n_processed=$(grep -c '^processed ' "$BATS_TEST_TMPDIR/stop.out" || true)
     [ "$n_processed" -eq "$n_started" ] || fail "Expected Ctrl+C to let the batch in hand finish: $n_started orders started, $n_processed processed. $(hint_for $STEP)"
 
-    run_step $STEP "$BATS_TEST_TMPDIR/rerun" -p 20 --crash-at 0 --idle-exit 2
-    expect_exit 0 "after --idle-exit" "$BATS_TEST_TMPDIR/rerun"
-    events processed "$BATS_TEST_TMPDIR/stop.out" "$BATS_TEST_TMPDIR/rerun.out" >"$BATS_TEST_TMPDIR/processed"
-    twice=$(repeated_values "$BATS_TEST_TMPDIR/processed")
-    [ -z "$twice" ] || fail "Expected no duplicates after Ctrl+C; processed twice: $(echo $twice). The batch in hand must be committed before the program closes. $(hint_for $STEP)"
-    lost=$(missing_values 28 "$BATS_TEST_TMPDIR/processed")
-    [ -z "$lost" ] || fail "Expected every order processed once; never processed: $(echo $lost). $(hint_for $STEP)"
+    rerun_after_stop $STEP 28 "The batch in hand must be committed before the program closes."
 }
 
 @test "03: a commit the broker refuses is reported by its error name, and the program stops" {

@@ -7,18 +7,17 @@
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+. scripts/lib.sh
 target=${1:-steps}; shift || true
 case "$target" in steps|solutions) ;; *) echo "usage: scripts/check.sh steps|solutions [NN ...]" >&2; exit 2 ;; esac
 
-all=$(cd steps && ls -d [0-9][0-9]_*/ | tr -d /)
 selected=()
 if [ $# -eq 0 ] || [ -z "${1:-}" ]; then
-    selected=($all)
+    selected=($(workbook_steps))
 else
     for want in "$@"; do
-        match=$(printf '%s\n' $all | grep -E "^${want}(_|$)" || true)
-        [ -n "$match" ] || { echo "check: no step '$want'; the steps are: $(echo $all)" >&2; exit 2; }
-        selected+=("$match")
+        resolve_step check "$want"
+        selected+=("$STEP_DIR")
     done
 fi
 
@@ -33,7 +32,6 @@ trap 'echo; echo "check: interrupted"; exit 130' INT TERM
 # of the sources it was judged on: `make status` reads them instead of rerunning checks.
 results=build/results/$target
 mkdir -p "$results"
-source_hash() { cat "$target/$1"/*.c tools/step.c tools/step.h "checks/$1.bats" 2>/dev/null | sha256sum | cut -c1-16; }
 # The first reason a check gave: the first comment line after a "not ok" that is not
 # bats' own location line or the failed command.
 first_reason() {
@@ -48,7 +46,7 @@ record() { # STEP STATUS REASON   (hash: the sources as they were when the check
 failed=()
 for step in "${selected[@]}"; do
     echo "== $step ($target/$step)"
-    hash=$(source_hash "$step")
+    hash=$(source_hash "$target" "$step")
     if ! make -s "build/$target/$step" 2>"$results/$step.log"; then
         cat "$results/$step.log" >&2
         echo "not ok: $target/$step does not compile (the compiler's message is above)"

@@ -11,6 +11,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+. scripts/lib.sh
 
 usage() {
     cat <<'EOF'
@@ -23,15 +24,6 @@ EOF
 }
 bad_usage() { echo "diff: $1" >&2; usage >&2; exit 2; }
 
-# The step folder for "01", "1", "01_auto_commit" or "auto_commit"; exit 2 otherwise.
-resolve_step() {
-    local want=$1 all match
-    all=$(cd steps && ls -d [0-9][0-9]_*/ 2>/dev/null | tr -d /) || true
-    [[ $want =~ ^[0-9]$ ]] && want=0$want
-    match=$(printf '%s\n' $all | awk -v w="$want" '$0 == w || substr($0, 1, 3) == w "_" || substr($0, 4) == w' | head -n1)
-    [ -n "$match" ] || { echo "diff: no step '$1'; the steps are: $(echo $all) (STEP=01 or STEP=1 will do)" >&2; exit 2; }
-    STEP_DIR=$match
-}
 
 want=
 while [ $# -gt 0 ]; do
@@ -43,7 +35,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 [ -n "$want" ] || bad_usage "which step? For example: make diff STEP=02"
-resolve_step "$want"
+resolve_step diff "$want"
 [ -d "solutions/$STEP_DIR" ] || { echo "diff: there is no solutions/$STEP_DIR/ to compare with" >&2; exit 2; }
 
 # GNU diff colors its output itself; others (BSD diff) print it plain.

@@ -71,21 +71,20 @@ if [ -z "$subs" ]; then echo "grade: which submissions? give a DIR (make grade S
 subs=$(cd "$subs" && pwd)
 case "$outdir" in ""|/*) ;; *) outdir=$PWD/$outdir ;; esac   # relative to where we were called
 cd "$ROOT"
+. scripts/lib.sh
 
 RUN_TIMEOUT=${RUN_TIMEOUT:-25}
 BROKER=${BROKER:-127.0.0.1:${KAFKA_PORT:-9092}}
 export RUN_TIMEOUT BROKER
 
 # The steps to grade: the instructor's, or those --steps names.
-all_steps=$(cd steps && ls -d [0-9][0-9]_*/ | tr -d /)
 steps=()
 if [ -z "$only" ]; then
-    steps=($all_steps)
+    steps=($(workbook_steps))
 else
     for want in ${only//,/ }; do
-        match=$(printf '%s\n' $all_steps | grep -E "^${want}(_|$)" || true)
-        [ -n "$match" ] || { echo "grade: no step '$want'; the steps are: $(echo $all_steps)" >&2; exit 2; }
-        steps+=("$match")
+        resolve_step grade "$want"
+        steps+=("$STEP_DIR")
     done
 fi
 

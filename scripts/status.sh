@@ -17,6 +17,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+. scripts/lib.sh
 
 MANIFEST=steps/.starters.sha256
 RESULTS=build/results/steps
@@ -52,7 +53,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-steps=$(cd steps 2>/dev/null && ls -d [0-9][0-9]_*/ 2>/dev/null | tr -d /) || true
+steps=$(workbook_steps)
 [ -n "$steps" ] || { echo "status: no steps/NN_name/ folders in $ROOT" >&2; exit 1; }
 
 # ------------------------------------------------------------------ "not started"
@@ -103,16 +104,11 @@ untouched() {
 
 # ------------------------------------------------------------------ check results
 
-# The same hash scripts/check.sh records as source= (keep the two in step).
-source_hash() {
-    { cat "steps/$1"/*.c tools/step.c tools/step.h "checks/$1.bats" 2>/dev/null || true; } |
-        sha256sum | cut -c1-16
-}
 field() { sed -n "s/^$2=//p" "$1" | head -n1; }   # FILE KEY
 
 # True when the step's recorded result was judged on the sources as they are now.
 current_result() {
-    [ -f "$RESULTS/$1.result" ] && [ "$(field "$RESULTS/$1.result" source)" = "$(source_hash "$1")" ]
+    [ -f "$RESULTS/$1.result" ] && [ "$(field "$RESULTS/$1.result" source)" = "$(source_hash steps "$1")" ]
 }
 
 # Run the step's check now, its output hidden; a progress line on stderr meanwhile.

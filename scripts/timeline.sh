@@ -19,6 +19,7 @@
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+. scripts/lib.sh
 BROKER=${BROKER:-127.0.0.1:${KAFKA_PORT:-9092}}
 OUT_DIR=${TIMELINE_DIR:-$ROOT/build/timeline}
 RUN_TIMEOUT=30       # seconds, plus the time run 1 needs to reach its crash (below)
@@ -26,7 +27,7 @@ RUN_TIMEOUT=30       # seconds, plus the time run 1 needs to reach its crash (be
 # with 2 s the rerun gets its partitions 2 s after the crash. The broker allows it.
 SESSION_OPTS=(-X session.timeout.ms=2000 -X heartbeat.interval.ms=400)
 
-steps=$(cd steps && ls -d [0-9][0-9]_*/ | tr -d /)
+steps=$(workbook_steps)
 usage_text() {
     echo "usage: make timeline STEP=NN [ARGS=\"--solution --count N --crash-at N -p MS -X key=value\"]"
     echo "       scripts/timeline.sh STEP [--solution] [--count N] [--crash-at N] [-p MS] [-X key=value]..."
@@ -44,9 +45,8 @@ number() { [[ $2 =~ ^[0-9]+$ ]] && [ "$2" -ge "$3" ] && [ "$2" -le "$4" ] || usa
 want=${1:-}; shift || true
 case "$want" in -h|--help) usage_text; exit 0 ;; esac
 [ -n "$want" ] || usage "which step? STEP=NN"
-[[ $want =~ ^[A-Za-z0-9_]+$ ]] || usage "no step '$want'"
-step=$(printf '%s\n' $steps | grep -E "^${want}(_|$)" | head -n 1)
-[ -n "$step" ] || usage "no step '$want'"
+resolve_step timeline "$want"
+step=$STEP_DIR
 
 target=${TARGET:-steps}
 [ "$target" = steps ] || [ "$target" = solutions ] || usage "TARGET is steps or solutions, not '$target'"

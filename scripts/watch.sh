@@ -15,6 +15,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+. scripts/lib.sh
 
 usage() {
     cat <<'EOF'
@@ -33,15 +34,6 @@ EOF
 }
 bad_usage() { echo "watch: $1" >&2; usage >&2; exit 2; }
 
-# The step folder for "01", "1", "01_auto_commit" or "auto_commit"; exit 2 otherwise.
-resolve_step() {
-    local want=$1 all match
-    all=$(cd steps && ls -d [0-9][0-9]_*/ 2>/dev/null | tr -d /) || true
-    [[ $want =~ ^[0-9]$ ]] && want=0$want
-    match=$(printf '%s\n' $all | awk -v w="$want" '$0 == w || substr($0, 1, 3) == w "_" || substr($0, 4) == w' | head -n1)
-    [ -n "$match" ] || { echo "watch: no step '$1'; the steps are: $(echo $all) (STEP=01 or STEP=1 will do)" >&2; exit 2; }
-    STEP_DIR=$match
-}
 
 want= max_cycles=0 clear=0
 case "${WATCH_POLL:-0}" in 0|"") poll=0 ;; *) poll=1 ;; esac
@@ -63,10 +55,10 @@ while [ $# -gt 0 ]; do
 done
 
 if [ -n "$want" ]; then
-    resolve_step "$want"
+    resolve_step watch "$want"
 else
     STEP_DIR=$(scripts/status.sh --next 2>/dev/null || true)
-    [ -n "$STEP_DIR" ] || STEP_DIR=$(cd steps && ls -d [0-9][0-9]_*/ | tr -d / | head -n1)
+    [ -n "$STEP_DIR" ] || STEP_DIR=$(workbook_steps | head -n1)
     echo "watch: no STEP given: watching the next step to do, $STEP_DIR (\`make watch STEP=NN\` for another)."
 fi
 nn=${STEP_DIR%%_*}

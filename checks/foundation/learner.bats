@@ -32,22 +32,19 @@ teardown() {
 make_copy() {
     W=$BATS_TEST_TMPDIR/wb
     mkdir -p "$W"
-    tar -C "$ROOT" --exclude=./build --exclude=./.broker --exclude=./.git --exclude=./.grading \
-        --exclude=./out -cf - . | tar -C "$W" -xf -
+    tar -C "$ROOT" --exclude=./build --exclude=./.broker --exclude=./.git -cf - . | tar -C "$W" -xf -
 }
 
 # Put the reference solution in place of the learner's file.
 solve() { cp "$W/solutions/$1"/*.c "$W/steps/$1/"; }
 
 # The hash scripts/check.sh records as source= for a step of the copy.
-source_hash() {
-    (cd "$W" && cat "steps/$1"/*.c tools/step.c tools/step.h "checks/$1.bats" | sha256sum | cut -c1-16)
-}
+step_hash() { (cd "$W" && . scripts/lib.sh && source_hash steps "$1"); }
 
 # A result as `make check` would have recorded it on the copy's files as they are now.
 seed_result() { # STEP STATUS [REASON]
     mkdir -p "$W/build/results/steps"
-    printf 'status=%s\nsource=%s\nreason=%s\nat=2026-01-01 00:00:00\n' "$2" "$(source_hash "$1")" "${3:-}" \
+    printf 'status=%s\nsource=%s\nreason=%s\nat=2026-01-01 00:00:00\n' "$2" "$(step_hash "$1")" "${3:-}" \
         >"$W/build/results/steps/$1.result"
 }
 

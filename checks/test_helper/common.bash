@@ -139,6 +139,20 @@ crash_and_rerun() {
     [ -z "$problems" ] || fail "$(printf 'After the crash the rerun must resume exactly at the committed offsets:\n%s\n%s' "$problems" "$(hint_for "$step")")"
 }
 
+# After a clean stop (Ctrl+C) of the run in stop.out: rerun to the end, then no order may
+# be processed twice and none may be missing.
+# Usage: rerun_after_stop STEP COUNT WHY   (WHY: what the program must do, for a failure)
+rerun_after_stop() {
+    local step=$1 count=$2 why=$3 d=$BATS_TEST_TMPDIR twice lost
+    run_step "$step" "$d/rerun" -p 20 --crash-at 0 --idle-exit 2
+    expect_exit 0 "after --idle-exit" "$d/rerun"
+    events processed "$d/stop.out" "$d/rerun.out" >"$d/processed"
+    twice=$(repeated_values "$d/processed")
+    [ -z "$twice" ] || fail "Expected no duplicates after Ctrl+C; processed twice: $(echo $twice). $why $(hint_for "$step")"
+    lost=$(missing_values "$count" "$d/processed")
+    [ -z "$lost" ] || fail "Expected every order processed once; never processed: $(echo $lost). $(hint_for "$step")"
+}
+
 # Say something in the test's output even when it passes (TAP comment on fd 3).
 note() { printf '# %s\n' "$@" >&3; }
 

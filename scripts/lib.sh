@@ -1,0 +1,26 @@
+# Shared by the workbook's scripts: `. "$ROOT/scripts/lib.sh"` from the workbook's top
+# folder. It only defines functions.
+
+# The step folders, in order (01_auto_commit 02_manual_commit ...), of steps/ or of DIR.
+workbook_steps() { # [DIR]
+    (cd "${1:-steps}" 2>/dev/null && ls -d [0-9][0-9]_*/ 2>/dev/null | tr -d /) || true
+}
+
+# Sets STEP_DIR to the step folder that WANT names: "01", "1", "01_auto_commit" or
+# "auto_commit". Otherwise one line, as PROG, naming the steps, and exit 2.
+resolve_step() { # PROG WANT
+    local prog=$1 want=$2 all
+    all=$(workbook_steps)
+    [[ $want =~ ^[0-9]$ ]] && want=0$want
+    STEP_DIR=$(printf '%s\n' $all |
+        awk -v w="$want" 'w != "" && ($0 == w || substr($0, 1, 3) == w "_" || substr($0, 4) == w)' | head -n1)
+    [ -n "$STEP_DIR" ] ||
+        { echo "$prog: no step '$2'; the steps are: $(echo $all) (STEP=01 or STEP=1 will do)" >&2; exit 2; }
+}
+
+# What a step's check judged: its sources under TARGET (steps or solutions), the kit and
+# the check. scripts/check.sh records it with each result; `make status` compares.
+source_hash() { # TARGET STEP
+    { cat "$1/$2"/*.c tools/step.c tools/step.h "checks/$2.bats" 2>/dev/null || true; } |
+        sha256sum | cut -c1-16
+}
