@@ -33,7 +33,10 @@ static void usage(FILE *out, const char *prog) {
                 "  -g group        consumer group id (default %s)\n"
                 "  -p ms           processing time of each work call "
                 "(default %d)\n"
-                "  -n N            batch size, step 03 only (default %d)\n"
+                "  -n N            batch size, steps 03 and 06 (default %d)\n"
+                "  --db PATH       the orders database, step 07 (default %s)\n"
+                "  --commit-stale-ms MS  warn when the last commit is older, "
+                "step 08 (default %d)\n"
                 "  -X key=value    librdkafka setting, applied after the "
                 "step's own (repeatable)\n"
                 "  --crash-at N    crash while processing the Nth message "
@@ -44,7 +47,8 @@ static void usage(FILE *out, const char *prog) {
                 "messages (0 = no limit, default)\n"
                 "  -h              this help\n",
                 prog, opts->brokers, opts->topic, opts->group,
-                opts->process_ms, opts->batch, opts->crash_at);
+                opts->process_ms, opts->batch, opts->db,
+                opts->commit_stale_ms, opts->crash_at);
 }
 
 /* A non-negative decimal number, or -1. */
@@ -64,6 +68,8 @@ void step_init(struct step_opts *o, int argc, char **argv,
             {"crash-at", required_argument, NULL, 'C'},
             {"idle-exit", required_argument, NULL, 'I'},
             {"max", required_argument, NULL, 'M'},
+            {"db", required_argument, NULL, 'D'},
+            {"commit-stale-ms", required_argument, NULL, 'S'},
             {"help", no_argument, NULL, 'h'},
             {NULL, 0, NULL, 0}};
         int c, *target, v;
@@ -76,6 +82,10 @@ void step_init(struct step_opts *o, int argc, char **argv,
                 o->topic = "orders";
         if (!o->batch)
                 o->batch = 5;
+        if (!o->db)
+                o->db = "build/orders.db";
+        if (!o->commit_stale_ms)
+                o->commit_stale_ms = 10000;
 
         while ((c = getopt_long(argc, argv, "b:t:g:p:n:X:h", longopts,
                                 NULL)) != -1) {
@@ -89,6 +99,8 @@ void step_init(struct step_opts *o, int argc, char **argv,
                 case 'C': target = &o->crash_at; break;
                 case 'I': target = &o->idle_exit_s; break;
                 case 'M': target = &o->max; break;
+                case 'D': o->db = optarg; break;
+                case 'S': target = &o->commit_stale_ms; break;
                 case 'X':
                         if (!strchr(optarg, '=') ||
                             o->override_cnt == STEP_MAX_OVERRIDES) {
@@ -165,16 +177,13 @@ void step_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         (void)opaque;
 
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-                print_partitions("assigned", partitions);
+                step_rebalance_log(rk, err, partitions);
                 if (cooperative)
                         error = rd_kafka_incremental_assign(rk, partitions);
                 else
                         rd_kafka_assign(rk, partitions);
-                last_activity = ms(CLOCK_MONOTONIC); /* --idle-exit clock */
         } else {
-                print_partitions(rd_kafka_assignment_lost(rk) ? "lost"
-                                                              : "revoked",
-                                 partitions);
+                step_rebalance_log(rk, err, partitions);
                 if (cooperative)
                         error = rd_kafka_incremental_unassign(rk, partitions);
                 else
@@ -184,6 +193,18 @@ void step_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 fprintf(stderr, "%% rebalance: %s\n",
                         rd_kafka_error_string(error));
                 rd_kafka_error_destroy(error);
+        }
+}
+
+void step_rebalance_log(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                        const rd_kafka_topic_partition_list_t *partitions) {
+        if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+                print_partitions("assigned", partitions);
+                last_activity = ms(CLOCK_MONOTONIC); /* --idle-exit clock */
+        } else {
+                print_partitions(rd_kafka_assignment_lost(rk) ? "lost"
+                                                               : "revoked",
+                                  partitions);
         }
 }
 
@@ -231,6 +252,27 @@ void step_committed(int32_t partition, int64_t next_offset) {
         printf("committed partition=%" PRId32 " offset=%" PRId64
                " at=%" PRId64 "\n",
                partition, next_offset, ms(CLOCK_REALTIME));
+}
+
+void step_commit_failed(int32_t partition, int64_t next_offset,
+                        rd_kafka_resp_err_t err) {
+        printf("commit-failed partition=%" PRId32 " offset=%" PRId64
+               " error=%s at=%" PRId64 "\n",
+               partition, next_offset, rd_kafka_err2name(err),
+               ms(CLOCK_REALTIME));
+}
+
+void step_stored(int32_t partition, int64_t next_offset) {
+        printf("stored partition=%" PRId32 " offset=%" PRId64 " at=%" PRId64
+               "\n",
+               partition, next_offset, ms(CLOCK_REALTIME));
+}
+
+void step_lag(int32_t partition, int64_t committed, int64_t end) {
+        printf("lag partition=%" PRId32 " committed=%" PRId64 " end=%" PRId64
+               " lag=%" PRId64 " at=%" PRId64 "\n",
+               partition, committed, end,
+               committed < 0 ? end : end - committed, ms(CLOCK_REALTIME));
 }
 
 /* Sleep until the monotonic clock reaches deadline (ms). A signal cuts a

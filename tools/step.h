@@ -29,7 +29,12 @@ struct step_opts {
                               * seconds without a new message; 0 = never */
         int max;             /* --max: stop like Ctrl+C after this many
                               * processed messages; 0 = no limit */
-        int batch;           /* -n: batch size (step 03), default 5 */
+        int batch;           /* -n: batch size (steps 03, 06), default 5 */
+        const char *db;      /* --db: the database file (step 07), default
+                              * build/orders.db */
+        int commit_stale_ms; /* --commit-stale-ms: warn when the last
+                              * successful commit is older (step 08),
+                              * default 10000 */
         const char *overrides[STEP_MAX_OVERRIDES]; /* -X key=value */
         int override_cnt;
 };
@@ -52,6 +57,13 @@ void step_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                        rd_kafka_topic_partition_list_t *partitions,
                        void *opaque);
 
+/* What step_rebalance_cb() reports, for a step with a rebalance callback
+ * of its own: prints the partitions assigned, revoked or lost on stderr
+ * and, on an assignment, starts the --idle-exit clock. It applies nothing:
+ * the caller assigns or unassigns. */
+void step_rebalance_log(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                        const rd_kafka_topic_partition_list_t *partitions);
+
 /* Call when a poll returned no message: ends the run (*run = 0) once
  * --idle-exit seconds have passed without a new message. */
 void step_idle(void);
@@ -66,6 +78,17 @@ void step_idle(void);
 void step_started(const rd_kafka_message_t *rkm);
 void step_processed(const rd_kafka_message_t *rkm);
 void step_committed(int32_t partition, int64_t next_offset);
+
+/* More output lines, for the steps that need them:
+ *   commit-failed partition=P offset=NEXT error=NAME at=MS   a commit the
+ *       broker (or librdkafka) refused for that partition
+ *   stored partition=P offset=NEXT at=MS    an offset stored for the next
+ *       automatic commit (step 05)
+ *   lag partition=P committed=C end=E lag=N at=MS   (step 08) */
+void step_commit_failed(int32_t partition, int64_t next_offset,
+                        rd_kafka_resp_err_t err);
+void step_stored(int32_t partition, int64_t next_offset);
+void step_lag(int32_t partition, int64_t committed, int64_t end);
 
 /* The simulated work on the cnt messages in hand (already started): sleeps
  * -p milliseconds once for the whole call, and finishes that sleep even if
