@@ -38,6 +38,9 @@ build/steps/%: $$(wildcard steps/$$*/*.c) tools/step.c tools/step.h | build/step
 build/solutions/%: $$(wildcard solutions/$$*/*.c) tools/step.c tools/step.h | build/solutions
 	$(CC) $(CFLAGS) -Itools -o $@ $(filter %.c,$^) $(LDLIBS)
 
+# Step 07 keeps its orders in SQLite.
+build/steps/07_idempotent_sink build/solutions/07_idempotent_sink: LDLIBS += $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
+
 build/tools build/steps build/solutions:
 	@mkdir -p $@
 

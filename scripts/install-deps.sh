@@ -9,12 +9,15 @@
 #   iproute2 procps coreutils nc         ss, pgrep, timeout, nc: process handling and tests
 #   jq perl                              the tests read Kafka's own offsets formatter (JSON)
 #   valgrind                             'make memcheck'
+#   libsqlite3-dev sqlite3               step 07 writes orders to SQLite; its check reads them
+#   parallel                             the checks run a step's tests side by side (bats --jobs)
 set -euo pipefail
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 for pkg in librdkafka-dev pkg-config gcc make bats bats-support bats-assert kcat \
-           maven iproute2 procps coreutils netcat-openbsd valgrind jq perl; do
+           maven iproute2 procps coreutils netcat-openbsd valgrind jq perl \
+           libsqlite3-dev sqlite3 parallel; do
     have_pkg "$pkg" || need+=("$pkg")
 done
 # Any JDK 17+ will do (Kafka 4.x needs 17); take Debian's default only when none is there.
