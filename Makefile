@@ -20,7 +20,7 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS)
 
-TOOLS     := ping topic populate lag commits timeline
+TOOLS     := ping topic populate lag commits timeline analyze
 TOOL_BINS := $(addprefix build/tools/,$(TOOLS))
 STEPS     := $(notdir $(patsubst %/,%,$(wildcard steps/[0-9][0-9]_*/)))
 STEP_BINS := $(addprefix build/steps/,$(STEPS))
@@ -29,7 +29,15 @@ SOL_BINS  := $(addprefix build/solutions/,$(STEPS))
 # ---------------------------------------------------------------- building
 
 build/tools/%: tools/%.c tools/kit.c tools/kit.h | build/tools
-	$(CC) $(CFLAGS) -Itools -o $@ $< tools/kit.c $(LDLIBS)
+	$(CC) $(CFLAGS) -Itools -o $@ $(filter %.c,$^) $(LDLIBS)
+
+# The facts of a crash-and-rerun story (story.c), printed by analyze and drawn by timeline.
+build/tools/analyze: tools/story.c tools/story.h
+build/tools/timeline: tools/story.c tools/story.h tools/timeline.h tools/timeline_term.c tools/timeline_svg.c
+
+# Loaded into a program under test (LD_PRELOAD): writes down its commit calls and settings.
+build/tools/libprobe.so: tools/probe.c | build/tools
+	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< -ldl $(LDLIBS)
 
 .SECONDEXPANSION:
 build/steps/%: $$(wildcard steps/$$*/*.c) tools/step.c tools/step.h | build/steps
@@ -58,7 +66,7 @@ help: ## list every target (this text)
 deps: ## install what is missing (Debian/Ubuntu; macOS: see README)
 	@scripts/install-deps.sh
 
-tools: $(TOOL_BINS) ## build the observer tools into build/tools/
+tools: $(TOOL_BINS) build/tools/libprobe.so ## build the observer tools into build/tools/
 
 build: $(TOOL_BINS) $(STEP_BINS) $(SOL_BINS) ## build the tools, your steps and the solutions
 

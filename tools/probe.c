@@ -1,0 +1,347 @@
+/*
+ * probe - what a step program asked librdkafka to do, for the checks.
+ *
+ * The broker's record says which offsets were committed and when.  It does
+ * not say who asked: the program, with one of its own calls, or librdkafka's
+ * auto-commit timer; nor whether a call waited for the answer.  To name the
+ * true cause of a wrong result, the checks load this library into the
+ * program under test (LD_PRELOAD) and it writes down, in the file named by
+ * WORKBOOK_PROBE:
+ *
+ *   config KEY=VALUE              every setting that differs from
+ *                                 librdkafka's default, plus a few that
+ *                                 the lesson is about, as rd_kafka_new()
+ *                                 received them
+ *   call fn=NAME async=0|1 offsets=P:N,...|stored begin=MS end=MS err=NAME
+ *                                 each commit or store call, with the
+ *                                 offsets it was given ("stored": commit
+ *                                 what librdkafka has stored), when it
+ *                                 began and returned (epoch ms), and its
+ *                                 result
+ *   call fn=close begin=MS end=MS the consumer's close
+ *
+ * Each line is written with one write(2) as the call returns, so a program
+ * that dies (_exit, SIGKILL) leaves every finished line behind.  The probe
+ * changes nothing: each wrapper calls the real function (dlsym RTLD_NEXT)
+ * with the same arguments and returns its result.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+
+/* The settings reported even when they keep their default. */
+static const char *const always[] = {
+    "enable.auto.commit", "auto.commit.interval.ms", "enable.auto.offset.store",
+    "auto.offset.reset", "session.timeout.ms", "heartbeat.interval.ms",
+    "max.poll.interval.ms", "partition.assignment.strategy", NULL};
+
+/* How deep we are in wrapped calls: librdkafka calls its own public
+ * functions too (rd_kafka_commit_message calls rd_kafka_commit,
+ * rd_kafka_destroy calls rd_kafka_consumer_close); only the program's own
+ * call, the outermost, is written down. */
+static __thread int depth;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Append one line to the probe file (opened once, O_APPEND). */
+static void emit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void emit(const char *fmt, ...)
+{
+    static int fd = -2;
+    char line[4096];
+    va_list ap;
+    int n;
+
+    if (fd == -2) {
+        const char *path = getenv("WORKBOOK_PROBE");
+        fd = path && *path ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)
+                           : -1;
+    }
+    if (fd < 0)
+        return;
+    va_start(ap, fmt);
+    n = vsnprintf(line, sizeof line - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if (n > (int)sizeof line - 2)
+        n = (int)sizeof line - 2;
+    line[n++] = '\n';
+    if (write(fd, line, (size_t)n) < 0)
+        return;
+}
+
+/* The real function NAME, found past this library. */
+static void *real(const char *name)
+{
+    void *fn = dlsym(RTLD_NEXT, name);
+    if (!fn) {
+        fprintf(stderr, "probe: no %s in librdkafka\n", name);
+        abort();
+    }
+    return fn;
+}
+
+/* "P:N,P:N" for a list of offsets ("stored" for NULL; "-" when empty). */
+static const char *offsets_text(const rd_kafka_topic_partition_list_t *l,
+                                char *buf, size_t size)
+{
+    size_t used = 0;
+    int i;
+
+    if (!l)
+        return "stored";
+    buf[0] = '\0';
+    for (i = 0; i < l->cnt && used + 48 < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%" PRId32 ":%" PRId64,
+                                 i ? "," : "", l->elems[i].partition,
+                                 l->elems[i].offset);
+    return buf[0] ? buf : "-";
+}
+
+/* The per-partition results a call left in its list: "P:ERR,...", only for
+ * the partitions that failed ("-" when none did). */
+static const char *errors_text(const rd_kafka_topic_partition_list_t *l,
+                               char *buf, size_t size)
+{
+    size_t used = 0;
+    int i;
+
+    buf[0] = '\0';
+    for (i = 0; l && i < l->cnt && used + 64 < size; i++)
+        if (l->elems[i].err)
+            used += (size_t)snprintf(buf + used, size - used, "%s%" PRId32 ":%s",
+                                     used ? "," : "", l->elems[i].partition,
+                                     rd_kafka_err2name(l->elems[i].err));
+    return buf[0] ? buf : "-";
+}
+
+/* Write the settings of KV (n entries) that differ from DV's or are in
+ * always[]. */
+static void emit_config(const char **kv, size_t n, const char **dv, size_t nd,
+                        int topic)
+{
+    size_t i, j;
+
+    for (i = 0; i + 1 < n; i += 2) {
+        int report = 0, k;
+        for (k = 0; always[k]; k++)
+            report |= !strcmp(kv[i], always[k]);
+        /* A topic configuration repeats some global names with values of
+         * its own (auto.commit.interval.ms): only auto.offset.reset, and
+         * what the program changed, count there. */
+        if (topic)
+            report = !strcmp(kv[i], "auto.offset.reset");
+        if (!report) {
+            report = 1;
+            for (j = 0; j + 1 < nd; j += 2)
+                if (!strcmp(kv[i], dv[j])) {
+                    report = strcmp(kv[i + 1], dv[j + 1]) != 0;
+                    break;
+                }
+        }
+        if (report && !strstr(kv[i], "password") && !strstr(kv[i], "secret") &&
+            strcmp(kv[i], "default_topic_conf"))
+            emit("config %s=%s", kv[i], kv[i + 1]);
+    }
+}
+
+rd_kafka_t *rd_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf,
+                         char *errstr, size_t errstr_size)
+{
+    rd_kafka_t *(*fn)(rd_kafka_type_t, rd_kafka_conf_t *, char *, size_t) =
+        (rd_kafka_t * (*)(rd_kafka_type_t, rd_kafka_conf_t *, char *, size_t))
+            real("rd_kafka_new");
+
+    if (type == RD_KAFKA_CONSUMER && conf && !depth) {
+        rd_kafka_conf_t *defaults = rd_kafka_conf_new();
+        rd_kafka_topic_conf_t *tdefaults = rd_kafka_topic_conf_new();
+        rd_kafka_topic_conf_t *tconf = rd_kafka_conf_get_default_topic_conf(conf);
+        size_t n = 0, nd = 0;
+        const char **kv = rd_kafka_conf_dump(conf, &n);
+        const char **dv = rd_kafka_conf_dump(defaults, &nd);
+
+        emit_config(kv, n, dv, nd, 0);
+        rd_kafka_conf_dump_free(kv, n);
+        rd_kafka_conf_dump_free(dv, nd);
+        /* Topic settings (auto.offset.reset) live in the default topic
+         * configuration. */
+        dv = rd_kafka_topic_conf_dump(tdefaults, &nd);
+        if (tconf) {
+            kv = rd_kafka_topic_conf_dump(tconf, &n);
+            emit_config(kv, n, dv, nd, 1);
+            rd_kafka_conf_dump_free(kv, n);
+        } else {
+            emit_config(dv, nd, dv, nd, 1);
+        }
+        rd_kafka_conf_dump_free(dv, nd);
+        rd_kafka_topic_conf_destroy(tdefaults);
+        rd_kafka_conf_destroy(defaults);
+    }
+    return fn(type, conf, errstr, errstr_size);
+}
+
+rd_kafka_resp_err_t rd_kafka_commit(rd_kafka_t *rk,
+                                    const rd_kafka_topic_partition_list_t *offsets,
+                                    int async)
+{
+    rd_kafka_resp_err_t (*fn)(rd_kafka_t *, const rd_kafka_topic_partition_list_t *,
+                              int) =
+        (rd_kafka_resp_err_t(*)(rd_kafka_t *, const rd_kafka_topic_partition_list_t *,
+                                int))real("rd_kafka_commit");
+    char text[2048], errs[2048];
+    int64_t begin = now_ms();
+    rd_kafka_resp_err_t err;
+
+    depth++;
+    err = fn(rk, offsets, async);
+    depth--;
+    if (depth)
+        return err;
+
+    emit("call fn=commit async=%d offsets=%s begin=%" PRId64 " end=%" PRId64
+         " err=%s failed=%s",
+         async ? 1 : 0, offsets_text(offsets, text, sizeof text), begin, now_ms(),
+         rd_kafka_err2name(err), async ? "-" : errors_text(offsets, errs, sizeof errs));
+    return err;
+}
+
+rd_kafka_resp_err_t rd_kafka_commit_message(rd_kafka_t *rk,
+                                            const rd_kafka_message_t *rkm, int async)
+{
+    rd_kafka_resp_err_t (*fn)(rd_kafka_t *, const rd_kafka_message_t *, int) =
+        (rd_kafka_resp_err_t(*)(rd_kafka_t *, const rd_kafka_message_t *, int))real(
+            "rd_kafka_commit_message");
+    int64_t begin = now_ms();
+    rd_kafka_resp_err_t err;
+
+    depth++;
+    err = fn(rk, rkm, async);
+    depth--;
+    if (depth)
+        return err;
+
+    /* It commits the message's offset + 1 on its partition. */
+    emit("call fn=commit_message async=%d offsets=%" PRId32 ":%" PRId64
+         " begin=%" PRId64 " end=%" PRId64 " err=%s failed=-",
+         async ? 1 : 0, rkm ? rkm->partition : -1, rkm ? rkm->offset + 1 : -1, begin,
+         now_ms(), rd_kafka_err2name(err));
+    return err;
+}
+
+rd_kafka_resp_err_t rd_kafka_commit_queue(
+    rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *offsets,
+    rd_kafka_queue_t *rkqu,
+    void (*cb)(rd_kafka_t *, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t *,
+               void *),
+    void *opaque)
+{
+    typedef rd_kafka_resp_err_t (*fn_t)(
+        rd_kafka_t *, const rd_kafka_topic_partition_list_t *, rd_kafka_queue_t *,
+        void (*)(rd_kafka_t *, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t *,
+                 void *),
+        void *);
+    fn_t fn = (fn_t)real("rd_kafka_commit_queue");
+    char text[2048];
+    int64_t begin = now_ms();
+    rd_kafka_resp_err_t err;
+
+    depth++;
+    err = fn(rk, offsets, rkqu, cb, opaque);
+    depth--;
+    if (depth)
+        return err;
+
+    /* With no queue, the call waits for the result and serves the callback. */
+    emit("call fn=commit_queue async=%d offsets=%s begin=%" PRId64 " end=%" PRId64
+         " err=%s failed=-",
+         rkqu ? 1 : 0, offsets_text(offsets, text, sizeof text), begin, now_ms(),
+         rd_kafka_err2name(err));
+    return err;
+}
+
+rd_kafka_resp_err_t rd_kafka_offsets_store(rd_kafka_t *rk,
+                                           rd_kafka_topic_partition_list_t *offsets)
+{
+    rd_kafka_resp_err_t (*fn)(rd_kafka_t *, rd_kafka_topic_partition_list_t *) =
+        (rd_kafka_resp_err_t(*)(rd_kafka_t *, rd_kafka_topic_partition_list_t *))real(
+            "rd_kafka_offsets_store");
+    char text[2048], errs[2048];
+    int64_t begin = now_ms();
+    rd_kafka_resp_err_t err;
+
+    offsets_text(offsets, text, sizeof text);
+    depth++;
+    err = fn(rk, offsets);
+    depth--;
+    if (depth)
+        return err;
+    emit("call fn=offsets_store async=0 offsets=%s begin=%" PRId64 " end=%" PRId64
+         " err=%s failed=%s",
+         text, begin, now_ms(), rd_kafka_err2name(err),
+         errors_text(offsets, errs, sizeof errs));
+    return err;
+}
+
+rd_kafka_resp_err_t rd_kafka_offset_store(rd_kafka_topic_t *rkt, int32_t partition,
+                                          int64_t offset)
+{
+    rd_kafka_resp_err_t (*fn)(rd_kafka_topic_t *, int32_t, int64_t) =
+        (rd_kafka_resp_err_t(*)(rd_kafka_topic_t *, int32_t, int64_t))real(
+            "rd_kafka_offset_store");
+    int64_t begin = now_ms();
+    rd_kafka_resp_err_t err;
+
+    depth++;
+    err = fn(rkt, partition, offset);
+    depth--;
+    if (depth)
+        return err;
+
+    emit("call fn=offset_store async=0 offsets=%" PRId32 ":%" PRId64 " begin=%" PRId64
+         " end=%" PRId64 " err=%s failed=-",
+         partition, offset, begin, now_ms(), rd_kafka_err2name(err));
+    return err;
+}
+
+rd_kafka_resp_err_t rd_kafka_consumer_close(rd_kafka_t *rk)
+{
+    rd_kafka_resp_err_t (*fn)(rd_kafka_t *) =
+        (rd_kafka_resp_err_t(*)(rd_kafka_t *))real("rd_kafka_consumer_close");
+    int64_t begin = now_ms();
+    rd_kafka_resp_err_t err;
+
+    depth++;
+    err = fn(rk);
+    depth--;
+    if (depth)
+        return err;
+
+    emit("call fn=close async=0 offsets=- begin=%" PRId64 " end=%" PRId64
+         " err=%s failed=-",
+         begin, now_ms(), rd_kafka_err2name(err));
+    return err;
+}
+
+void rd_kafka_destroy(rd_kafka_t *rk)
+{
+    void (*fn)(rd_kafka_t *) = (void (*)(rd_kafka_t *))real("rd_kafka_destroy");
+
+    depth++;
+    fn(rk);
+    depth--;
+}

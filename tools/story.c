@@ -1,0 +1,760 @@
+/*
+ * story.c - reading a crash-and-rerun story and working out its facts.
+ * See story.h for what a story is.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kit.h"
+#include "story.h"
+
+/* Make room for one more item in a growing array; exits if memory runs out. */
+static void *grow(void *items, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return items;
+    *cap = *cap ? *cap * 2 : 64;
+    items = realloc(items, *cap * size);
+    if (!items) {
+        kit_err("out of memory");
+        exit(1);
+    }
+    return items;
+}
+
+/* --------------------------------------------------------------- reading */
+
+/* Read one line of FP into BUF without its newline; 0 at the end.  A line
+ * longer than BUF is read in pieces (the event parser then refuses it). */
+static int read_line(FILE *fp, char *buf, size_t size)
+{
+    if (!fgets(buf, (int)size, fp))
+        return 0;
+    buf[strcspn(buf, "\r\n")] = '\0';
+    return 1;
+}
+
+/* Parse TEXT as a whole number that ends at a space or the end of the
+ * string; returns 0 on success. */
+static int parse_int(const char *text, int64_t *out)
+{
+    char *end;
+    long long v;
+
+    errno = 0;
+    v = strtoll(text, &end, 10);
+    if (errno || end == text || (*end && *end != ' ' && *end != '\t'))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* The number after " KEY=" in LINE; returns 0 on success. */
+static int field(const char *line, const char *key, int64_t *out)
+{
+    char pattern[32];
+    const char *at;
+
+    snprintf(pattern, sizeof pattern, " %s=", key);
+    at = strstr(line, pattern);
+    return at ? parse_int(at + strlen(pattern), out) : -1;
+}
+
+/*
+ * One line of a program's output.  Only two kinds matter here:
+ *     started partition=P offset=O value=V at=MS
+ *     processed partition=P offset=O value=V at=MS
+ * `committed` lines are what the program *says* it committed; the broker's
+ * record is what counts, so they are skipped like any other line.
+ * Returns 1 for an event (E filled in), 0 for another line, -1 for a started
+ * or processed line that cannot be read.
+ */
+static int parse_event(const char *line, enum run run, struct event *e)
+{
+    const char *value, *at;
+    int64_t partition;
+    size_t len;
+
+    if (!strncmp(line, "started ", 8))
+        e->processed = 0;
+    else if (!strncmp(line, "processed ", 10))
+        e->processed = 1;
+    else
+        return 0;
+    e->run = run;
+    if (field(line, "partition", &partition) || partition < 0 ||
+        partition > INT32_MAX || field(line, "offset", &e->offset) ||
+        e->offset < 0 || e->offset > MAX_OFFSET)
+        return -1;
+    e->partition = (int32_t)partition;
+
+    /* The value is whatever lies between "value=" and the last " at=". */
+    value = strstr(line, " value=");
+    at = strrchr(line, '=');
+    while (at && at > line && strncmp(at - 3, " at=", 4))
+        at = NULL;                       /* the last '=' must be at='s */
+    if (!value || !at || at - 3 < value + 7 || parse_int(at + 1, &e->at))
+        return -1;
+    value += 7;
+    len = (size_t)(at - 3 - value);
+    if (len >= sizeof e->value)
+        len = sizeof e->value - 1;
+    memcpy(e->value, value, len);
+    e->value[len] = '\0';
+    return 1;
+}
+
+static FILE *open_input(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+
+    if (!fp)
+        kit_err("cannot read %s: %s", path, strerror(errno));
+    return fp;
+}
+
+/* Read a program's output into S; returns 0, or -1 after saying why. */
+int story_read_run(struct story *s, const char *path, enum run run)
+{
+    FILE *fp = open_input(path);
+    char line[1024];
+    int n = 0;
+
+    if (!fp)
+        return -1;
+    while (read_line(fp, line, sizeof line)) {
+        struct event e;
+        int kind = parse_event(line, run, &e);
+
+        n++;
+        if (kind < 0) {
+            kit_err("%s:%d: cannot read this line: %.80s", path, n, line);
+            fclose(fp);
+            return -1;
+        }
+        if (kind == 1) {
+            s->events = grow(s->events, &s->cap_events, s->n_events,
+                             sizeof *s->events);
+            s->events[s->n_events++] = e;
+        }
+    }
+    fclose(fp);
+    return 0;
+}
+
+/*
+ * One line of the commits file, in either of two layouts:
+ *     TOPIC<tab>PARTITION<tab>OFFSET<tab>COMMIT_MS     (the commits tool)
+ *     PARTITION OFFSET COMMIT_MS                      (the checks' helper)
+ * plus the commits tool's optional header line.  Returns 1 for a commit,
+ * 0 for the header or an empty line, -1 for anything else.
+ */
+static int parse_commit(char *line, struct commit *c, char *topic,
+                        size_t topic_size)
+{
+    int64_t partition;
+    char *p = line, *tab;
+
+    if (!*line || !strncmp(line, "topic\tpartition", 15))
+        return 0;
+    topic[0] = '\0';
+    tab = strchr(line, '\t');
+    if (tab) {
+        if ((size_t)(tab - line) >= topic_size || tab == line)
+            return -1;
+        memcpy(topic, line, (size_t)(tab - line));
+        topic[tab - line] = '\0';
+        p = tab + 1;
+    }
+    if (parse_int(p, &partition) || partition < 0 || partition > INT32_MAX)
+        return -1;
+    p += strcspn(p, " \t");
+    p += strspn(p, " \t");
+    if (parse_int(p, &c->offset) || c->offset < 0 || c->offset > MAX_OFFSET)
+        return -1;
+    p += strcspn(p, " \t");
+    p += strspn(p, " \t");
+    if (parse_int(p, &c->ms))
+        return -1;
+    p += strcspn(p, " \t");
+    if (p[strspn(p, " \t")])
+        return -1;                       /* something after the timestamp */
+    c->partition = (int32_t)partition;
+    return 1;
+}
+
+/* Read the commits file into S; returns 0, or -1 after saying why. */
+int story_read_commits(struct story *s, const char *path,
+                        const char *only_topic)
+{
+    FILE *fp = open_input(path);
+    char line[1024], topic[256];
+    int n = 0;
+
+    if (!fp)
+        return -1;
+    while (read_line(fp, line, sizeof line)) {
+        struct commit c;
+        int kind = parse_commit(line, &c, topic, sizeof topic);
+
+        n++;
+        if (kind < 0) {
+            kit_err("%s:%d: not a commit (want TOPIC<tab>PARTITION<tab>OFFSET"
+                    "<tab>COMMIT_MS, as the commits tool prints): %.80s",
+                    path, n, line);
+            fclose(fp);
+            return -1;
+        }
+        if (kind == 0 || (only_topic && topic[0] && strcmp(topic, only_topic)))
+            continue;
+        /* A group can commit for several topics; lanes are per partition,
+         * so mixing two topics would draw nonsense. */
+        if (topic[0] && s->topic[0] && strcmp(topic, s->topic)) {
+            kit_err("%s holds commits for several topics (%s, %s): choose one "
+                    "with --topic", path, s->topic, topic);
+            fclose(fp);
+            return -1;
+        }
+        if (topic[0])
+            snprintf(s->topic, sizeof s->topic, "%s", topic);
+        s->commits = grow(s->commits, &s->cap_commits, s->n_commits,
+                          sizeof *s->commits);
+        s->commits[s->n_commits++] = c;
+    }
+    fclose(fp);
+    return 0;
+}
+
+/* --------------------------------------------------------- working it out */
+
+/*
+ * Which commits were made before the crash, and which by the rerun?
+ *
+ * The obvious answer - "before run 1's last line" - is wrong.  A crashing
+ * program dies a while after its last line (halfway through the message in
+ * hand), and a commit made in that while is exactly the one that loses a
+ * message with auto-commit.  So we split on the *rerun's first line*
+ * instead: the rerun can commit nothing before it has received a message,
+ * and it prints `started` the moment it has one.  Everything the broker
+ * stamped before that came from run 1.
+ *
+ * Commits older than run 1's first line came from earlier runs of the same
+ * group: they say where run 1 started, and are not drawn.
+ */
+static void classify_commits(struct story *s)
+{
+    int have1 = 0;
+
+    s->split = INT64_MAX;
+    for (size_t i = 0; i < s->n_events; i++) {
+        const struct event *e = &s->events[i];
+
+        if (e->run == RERUN && e->at < s->split)
+            s->split = e->at;
+        if (e->run == RUN1) {
+            if (!have1 || e->at < s->t0)
+                s->t0 = e->at;
+            if (!have1 || e->at > s->run1_last)
+                s->run1_last = e->at;
+            have1 = 1;
+        }
+    }
+    for (size_t i = 0; i < s->n_commits; i++) {
+        struct commit *c = &s->commits[i];
+
+        c->phase = have1 && c->ms < s->t0 ? EARLIER
+                 : c->ms < s->split       ? BEFORE_CRASH
+                                          : BY_RERUN;
+    }
+}
+
+struct lane *story_find_lane(struct story *s, int32_t partition)
+{
+    for (size_t i = 0; i < s->n_lanes; i++)
+        if (s->lanes[i].partition == partition)
+            return &s->lanes[i];
+    return NULL;
+}
+
+/* The lane of PARTITION, created empty (first > end) if it is new. */
+static struct lane *lane_for(struct story *s, int32_t partition)
+{
+    struct lane *l = story_find_lane(s, partition);
+    size_t i;
+
+    if (l)
+        return l;
+    s->lanes = realloc(s->lanes, (s->n_lanes + 1) * sizeof *s->lanes);
+    if (!s->lanes) {
+        kit_err("out of memory");
+        exit(1);
+    }
+    /* Keep the lanes sorted by partition. */
+    for (i = s->n_lanes; i > 0 && s->lanes[i - 1].partition > partition; i--)
+        s->lanes[i] = s->lanes[i - 1];
+    s->n_lanes++;
+    l = &s->lanes[i];
+    *l = (struct lane){.partition = partition, .first = INT64_MAX,
+                       .end = INT64_MIN, .resume = -1, .rerun_start = -1,
+                       .run1_start = -1, .before_run1 = -1,
+                       .committed_past = -1};
+    return l;
+}
+
+static void widen(struct lane *l, int64_t from, int64_t to)
+{
+    if (from < l->first)
+        l->first = from;
+    if (to > l->end)
+        l->end = to;
+}
+
+/*
+ * Which offsets does a lane show?  From where this story starts to where it
+ * ends on that partition:
+ *   - the first offset either run received, or the committed offset run 1
+ *     started from (an earlier commit), whichever is lower;
+ *   - up to the last offset received, or the highest commit drawn.
+ * Offsets below the start were done before run 1 and are none of our
+ * business; offsets past the end were never reached.  Returns 0, or -1
+ * after saying why there is nothing to draw.
+ */
+static int size_lanes(struct story *s)
+{
+    for (size_t i = 0; i < s->n_events; i++) {
+        const struct event *e = &s->events[i];
+        struct lane *l = lane_for(s, e->partition);
+
+        widen(l, e->offset, e->offset + 1);
+        if (!e->processed && e->run == RUN1 && l->run1_start < 0)
+            l->run1_start = e->offset;
+        if (!e->processed && e->run == RERUN && l->rerun_start < 0)
+            l->rerun_start = e->offset;
+    }
+    /* The commits, in log order: the last one before the rerun is where
+     * the rerun had to resume.  Of the earlier commits (older than run 1)
+     * only the last counts: where run 1 started. */
+    for (size_t i = 0; i < s->n_commits; i++) {
+        const struct commit *c = &s->commits[i];
+        struct lane *l = lane_for(s, c->partition);
+
+        if (c->phase != EARLIER)
+            widen(l, c->offset, c->offset);
+        if (c->phase != BY_RERUN)
+            l->resume = c->offset;
+        if (c->phase != EARLIER && c->offset > l->committed_past)
+            l->committed_past = c->offset;
+        if (c->phase == EARLIER)
+            l->before_run1 = c->offset;
+    }
+    for (size_t i = 0; i < s->n_lanes; i++) {
+        struct lane *l = &s->lanes[i];
+
+        if (l->before_run1 >= 0)
+            widen(l, l->before_run1, l->before_run1);
+        if (l->resume > l->committed_past)
+            l->committed_past = l->resume;
+    }
+    /* Where each log ends, when we were told: the offsets past both runs
+     * are drawn as "not reached".  A partition neither run touched, where
+     * the group never committed, was not reached from its first offset. */
+    for (size_t i = 0; i < s->n_log_ends; i++) {
+        struct lane *l = lane_for(s, s->log_ends[i].partition);
+
+        if (l->first == INT64_MAX)
+            l->first = 0;
+        widen(l, l->first, s->log_ends[i].offset);
+    }
+    s->first = s->n_lanes ? INT64_MAX : 0;
+    s->end = s->n_lanes ? INT64_MIN : 0;
+    for (size_t i = 0; i < s->n_lanes; i++) {
+        struct lane *l = &s->lanes[i];
+
+        if (l->end < l->first)
+            l->end = l->first;
+        if (l->first < s->first)
+            s->first = l->first;
+        if (l->end > s->end)
+            s->end = l->end;
+    }
+    /* One cell per offset, and every lane on the same axis: a story that
+     * spans more offsets than anyone could read is refused, not drawn. */
+    if (s->end - s->first > MAX_OFFSETS) {
+        kit_err("offsets %" PRId64 " to %" PRId64 " are too many to draw "
+                "(at most %d): use a fresh topic and group", s->first,
+                s->end - 1, MAX_OFFSETS);
+        return -1;
+    }
+    for (size_t i = 0; i < s->n_lanes; i++) {
+        struct lane *l = &s->lanes[i];
+
+        l->cells = calloc((size_t)(l->end - l->first) + 1, sizeof *l->cells);
+        if (!l->cells) {
+            kit_err("out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Record each event in its cell (the first time of each kind counts). */
+static void fill_cells(struct story *s)
+{
+    for (size_t i = 0; i < s->n_events; i++) {
+        const struct event *e = &s->events[i];
+        struct lane *l = story_find_lane(s, e->partition);
+        struct cell *c = &l->cells[e->offset - l->first];
+        int64_t *slot = e->run == RUN1 ? (e->processed ? &c->processed1
+                                                       : &c->started1)
+                                       : (e->processed ? &c->processed2
+                                                       : &c->started2);
+        if (!*slot)
+            *slot = e->at ? e->at : 1;
+        if (!c->value)
+            c->value = e->value;
+    }
+}
+
+/*
+ * The lesson, cell by cell.
+ *   - In hand at the crash: run 1 started it and never said it was done.
+ *   - Replayed: run 1 had it (done, or in hand), and the rerun received it
+ *     again.  Its work was done twice - or half done, then done again.
+ *   - Lost: nobody finished it, yet it lies below a committed offset: the
+ *     one the rerun had to resume from (or a later one, if a run skipped
+ *     ahead).  The group will never be given it again.  With auto-commit
+ *     this is the message in hand, committed before it was done.
+ *   - Not reached: neither run got that far (never counted as lost).
+ */
+static enum state judge(const struct cell *c, int64_t offset, int64_t past)
+{
+    int had1 = c->started1 || c->processed1;
+    int had2 = c->started2 || c->processed2;
+    int done = c->processed1 || c->processed2;
+
+    if (offset < past && !done && !had2)
+        return LOST;
+    if (had1 && had2)
+        return REPLAYED;
+    if (c->processed1)
+        return BY_RUN1;
+    if (c->processed2)
+        return BY_RERUN_ONLY;
+    return had1 || had2 ? UNFINISHED : NOTHING;
+}
+
+static void judge_lanes(struct story *s)
+{
+    for (size_t i = 0; i < s->n_lanes; i++) {
+        struct lane *l = &s->lanes[i];
+
+        for (int64_t o = l->first; o < l->end; o++) {
+            struct cell *c = &l->cells[o - l->first];
+
+            c->in_hand = c->started1 && !c->processed1;
+            c->state = judge(c, o, l->committed_past);
+            l->n_processed1 += c->processed1 != 0;
+            l->n_processed2 += c->processed2 != 0;
+            l->n_in_hand += c->in_hand;
+            l->n_lost += c->state == LOST;
+            l->n_unfinished += c->state == UNFINISHED;
+            l->n_unreached += c->state == NOTHING;
+            if (c->state == REPLAYED) {
+                l->n_replayed++;
+                l->n_replayed_in_hand += c->in_hand;
+            }
+        }
+    }
+}
+
+/*
+ * Where the rerun should have started on a lane: the committed offset (the
+ * last commit before the crash); with none, auto.offset.reset decides, and
+ * the steps say earliest - where run 1 started too.  -1: we cannot tell.
+ */
+int64_t story_expected_start(const struct lane *l)
+{
+    return l->resume >= 0 ? l->resume : l->run1_start;
+}
+
+
+/* ------------------------------------------------------------- the probe */
+
+/* The text after " KEY=" in LINE, up to the next space, into BUF. */
+static int word(const char *line, const char *key, char *buf, size_t size)
+{
+    char pattern[32];
+    const char *at;
+    size_t len;
+
+    snprintf(pattern, sizeof pattern, " %s=", key);
+    at = strstr(line, pattern);
+    if (!at)
+        return -1;
+    at += strlen(pattern);
+    len = strcspn(at, " ");
+    if (len >= size)
+        len = size - 1;
+    memcpy(buf, at, len);
+    buf[len] = '\0';
+    return 0;
+}
+
+static enum call_fn call_fn_of(const char *name)
+{
+    static const char *const names[] = {
+        [CALL_COMMIT] = "commit", [CALL_COMMIT_MESSAGE] = "commit_message",
+        [CALL_COMMIT_QUEUE] = "commit_queue", [CALL_OFFSETS_STORE] = "offsets_store",
+        [CALL_OFFSET_STORE] = "offset_store", [CALL_CLOSE] = "close"};
+
+    for (int i = 0; i < CALL_OTHER; i++)
+        if (!strcmp(name, names[i]))
+            return (enum call_fn)i;
+    return CALL_OTHER;
+}
+
+/* "P:N,P:N" (or "stored", or "-") into the call. */
+static int parse_offsets(const char *text, struct call *c)
+{
+    const char *p = text;
+
+    c->stored = !strcmp(text, "stored");
+    if (c->stored || !strcmp(text, "-"))
+        return 0;
+    while (*p) {
+        char *end;
+        long long part = strtoll(p, &end, 10), off;
+
+        if (end == p || *end != ':' || c->n_parts == MAX_CALL_PARTS)
+            return -1;
+        p = end + 1;
+        off = strtoll(p, &end, 10);
+        if (end == p || (*end && *end != ','))
+            return -1;
+        c->parts[c->n_parts] = (int32_t)part;
+        c->offsets[c->n_parts++] = off;
+        p = *end ? end + 1 : end;
+    }
+    return 0;
+}
+
+int story_read_probe(struct story *s, const char *path, enum run run)
+{
+    FILE *fp = open_input(path);
+    char line[4096];
+    int n = 0;
+
+    if (!fp)
+        return -1;
+    s->have_probe[run] = 1;
+    while (read_line(fp, line, sizeof line)) {
+        n++;
+        if (!strncmp(line, "config ", 7)) {
+            const char *eq = strchr(line + 7, '=');
+            struct setting *st;
+
+            if (!eq || (size_t)(eq - line - 7) >= sizeof st->key)
+                continue;
+            s->settings = grow(s->settings, &s->cap_settings, s->n_settings,
+                               sizeof *s->settings);
+            st = &s->settings[s->n_settings++];
+            st->run = run;
+            memcpy(st->key, line + 7, (size_t)(eq - line - 7));
+            st->key[eq - line - 7] = '\0';
+            snprintf(st->value, sizeof st->value, "%s", eq + 1);
+        } else if (!strncmp(line, "call ", 5)) {
+            struct call c = {.run = run};
+            char offsets[2048];
+            int64_t async = 0;
+
+            if (word(line, "fn", c.name, sizeof c.name) ||
+                word(line, "offsets", offsets, sizeof offsets) ||
+                field(line, "async", &async) || field(line, "begin", &c.begin) ||
+                field(line, "end", &c.end) || parse_offsets(offsets, &c)) {
+                kit_err("%s:%d: cannot read this probe line: %.80s", path, n, line);
+                fclose(fp);
+                return -1;
+            }
+            c.async = async != 0;
+            c.fn = call_fn_of(c.name);
+            if (word(line, "err", c.err, sizeof c.err))
+                strcpy(c.err, "?");
+            if (word(line, "failed", c.failed, sizeof c.failed))
+                strcpy(c.failed, "-");
+            s->calls = grow(s->calls, &s->cap_calls, s->n_calls, sizeof *s->calls);
+            s->calls[s->n_calls++] = c;
+        }
+    }
+    fclose(fp);
+    return 0;
+}
+
+const char *story_setting(const struct story *s, enum run run, const char *key,
+                          const char *def)
+{
+    const char *v = def;
+
+    for (size_t i = 0; i < s->n_settings; i++)
+        if (s->settings[i].run == run && !strcmp(s->settings[i].key, key))
+            v = s->settings[i].value;
+    return v;
+}
+
+/* ------------------------------------------------------ who asked for what */
+
+/* The broker's clock and ours agree to the millisecond on one machine;
+ * allow that much rounding on each side. */
+#define SLACK_MS 2
+
+/* How long after an asynchronous call its commit may still reach the
+ * broker. */
+#define ASYNC_MS 10000
+
+static int is_commit_call(const struct call *c)
+{
+    return c->fn == CALL_COMMIT || c->fn == CALL_COMMIT_MESSAGE ||
+           c->fn == CALL_COMMIT_QUEUE;
+}
+
+/* Does request R already hold a record for PARTITION? */
+static int request_has(const struct story *s, int r, int32_t partition, size_t upto)
+{
+    for (size_t i = 0; i < upto; i++)
+        if (s->commits[i].request == r && s->commits[i].partition == partition)
+            return 1;
+    return 0;
+}
+
+static int new_request(struct story *s, int call, const struct commit *c)
+{
+    s->requests = grow(s->requests, &s->cap_requests, s->n_requests,
+                       sizeof *s->requests);
+    s->requests[s->n_requests] = (struct request){
+        .call = call, .phase = c->phase, .ms = c->ms, .n_records = 0};
+    return (int)s->n_requests++;
+}
+
+/*
+ * Which request made each record?  A call of the program made it when the
+ * record lies in the call's time window (a synchronous call: between its
+ * begin and its return; an asynchronous one: after its begin) and the call
+ * asked for that very partition and offset (or for "what is stored").  Of
+ * several such calls the oldest that has no record for that partition yet
+ * wins: asynchronous commits are answered in order.  Any other record came
+ * from librdkafka on its own - the auto-commit timer, or close() - and the
+ * records of one such request carry one timestamp.
+ */
+static void attribute(struct story *s)
+{
+    int *request_of_call = calloc(s->n_calls + 1, sizeof *request_of_call);
+    int last_auto = -1;
+
+    if (!request_of_call) {
+        kit_err("out of memory");
+        exit(1);
+    }
+    for (size_t k = 0; k < s->n_calls; k++)
+        request_of_call[k] = -1;
+    for (size_t i = 0; i < s->n_commits; i++) {
+        struct commit *c = &s->commits[i];
+        int found = -1;
+
+        for (size_t k = 0; k < s->n_calls && found < 0 && c->phase != EARLIER; k++) {
+            struct call *cl = &s->calls[k];
+            int listed = cl->stored;
+            int64_t until = cl->async ? cl->begin + ASYNC_MS : cl->end;
+
+            if (!is_commit_call(cl) || c->ms < cl->begin - SLACK_MS ||
+                c->ms > until + SLACK_MS)
+                continue;
+            for (int j = 0; j < cl->n_parts && !listed; j++)
+                listed = cl->parts[j] == c->partition && cl->offsets[j] == c->offset;
+            if (!listed || (request_of_call[k] >= 0 &&
+                            request_has(s, request_of_call[k], c->partition, i)))
+                continue;
+            found = (int)k;
+        }
+        if (found >= 0) {
+            if (request_of_call[found] < 0)
+                request_of_call[found] = new_request(s, found, c);
+            c->request = request_of_call[found];
+            s->calls[found].n_records++;
+        } else {
+            /* librdkafka's own: one request per timestamp. */
+            if (last_auto < 0 || s->requests[last_auto].ms != c->ms ||
+                request_has(s, last_auto, c->partition, i)) {
+                last_auto = new_request(s, -1, c);
+                for (size_t k = 0; k < s->n_calls; k++)
+                    if (s->calls[k].fn == CALL_CLOSE &&
+                        c->ms >= s->calls[k].begin - SLACK_MS &&
+                        c->ms <= s->calls[k].end + SLACK_MS)
+                        s->requests[last_auto].at_close = 1;
+            }
+            c->request = last_auto;
+        }
+        s->requests[c->request].n_records++;
+    }
+    free(request_of_call);
+}
+
+/* ----------------------------------------------------------------- the rest */
+
+int story_build(struct story *s)
+{
+    classify_commits(s);
+    if (size_lanes(s))
+        return -1;
+    fill_cells(s);
+    judge_lanes(s);
+    attribute(s);
+    return 0;
+}
+
+void story_free(struct story *s)
+{
+    for (size_t i = 0; i < s->n_lanes; i++)
+        free(s->lanes[i].cells);
+    free(s->lanes);
+    free(s->events);
+    free(s->commits);
+    free(s->log_ends);
+    free(s->calls);
+    free(s->requests);
+    free(s->settings);
+}
+
+int story_add_log_end(struct story *s, const char *arg)
+{
+    char *end;
+    long long p, n = -1;
+
+    errno = 0;
+    p = strtoll(arg, &end, 10);
+    if (end != arg && *end == '=' && end[1] >= '0' && end[1] <= '9')
+        n = strtoll(end + 1, &end, 10);
+    if (errno || n < 0 || *end || p < 0 || p > INT32_MAX) {
+        kit_err("--log-end wants PARTITION=OFFSET, like 0=9, not '%s'", arg);
+        return -1;
+    }
+    s->log_ends = grow(s->log_ends, &s->cap_log_ends, s->n_log_ends,
+                       sizeof *s->log_ends);
+    s->log_ends[s->n_log_ends++] = (struct commit){.partition = (int32_t)p,
+                                                   .offset = n};
+    return 0;
+}
+
+const char *story_state_name(enum state st)
+{
+    static const char *const names[NSTATES] = {
+        [NOTHING] = "unreached", [BY_RUN1] = "run1", [BY_RERUN_ONLY] = "rerun",
+        [REPLAYED] = "replayed", [LOST] = "lost", [UNFINISHED] = "unfinished"};
+    return st < NSTATES ? names[st] : "?";
+}
+
+const char *story_phase_name(enum phase ph)
+{
+    return ph == EARLIER ? "earlier" : ph == BEFORE_CRASH ? "run1" : "rerun";
+}
