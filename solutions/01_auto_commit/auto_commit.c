@@ -3,18 +3,18 @@
  *
  * TASK
  * This consumer reads the topic `orders` in the group auto-commit-group
- * and "processes" each order for 2 s (-p). It never commits itself: with
- * enable.auto.commit, a timer in librdkafka commits, every
- * auto.commit.interval.ms, the offsets librdkafka has *stored* for you.
- * To show what that means it crashes on purpose while processing the 8th
- * message (--crash-at), the way a real program dies: no cleanup at all.
+ * and "processes" each order for 2 s (-p). It never commits itself: a
+ * timer in librdkafka does, in the background, and commits the offsets
+ * librdkafka has *stored* for you. To show what that means it crashes on
+ * purpose while processing the 8th message (--crash-at), the way a real
+ * program dies: no cleanup at all.
  *
- *   TODO 1  Turn auto-commit on explicitly and make it commit every
- *           3000 ms (enable.auto.commit, auto.commit.interval.ms).
- *   TODO 2  Make a new group start at the beginning of the topic
- *           (auto.offset.reset).
- *   TODO 3  Route librdkafka's callbacks to rd_kafka_consumer_poll() so
- *           that on_commit() below gets to report the automatic commits.
+ *   TODO 1  Make sure auto-commit is on, and make it commit every 3 s
+ *           rather than at librdkafka's default pace.
+ *   TODO 2  Make a group that has never committed start at the first
+ *           order of the topic, not at its end.
+ *   TODO 3  Get on_commit() below called, so that it reports the
+ *           automatic commits.
  *
  * Then `make run STEP=01`: let it crash, run it again and compare which
  * orders come a second time, and which never come again. README.md has
@@ -108,18 +108,24 @@ int main(int argc, char **argv) {
         set_conf(conf, "bootstrap.servers", opt.brokers);
         set_conf(conf, "group.id", opt.group);
 
-        /* TODO 1: Auto-commit is what this step is about. Set
-         * "enable.auto.commit" to "true" (it is librdkafka's default, but
-         * say what you rely on) and "auto.commit.interval.ms" to "3000":
-         * without it the timer fires every 5000 ms. */
+        /* TODO 1: Auto-commit is what this step is about. It is on by
+         * default, but say what your program relies on: turn it on
+         * explicitly. Then make the timer commit every 3 seconds: by
+         * default it waits 5. Both are consumer settings, set with
+         * set_conf() like the two above: look for them in librdkafka's
+         * CONFIGURATION.md (in the first table, "C" marks a consumer
+         * setting) and read INTRODUCTION.md, "Offset management". */
         /* SOLUTION (TODO 1): commit in the background every 3 s. */
         set_conf(conf, "enable.auto.commit", "true");
         set_conf(conf, "auto.commit.interval.ms", "3000");
 
-        /* TODO 2: A group with no committed offset starts where
-         * "auto.offset.reset" says, and librdkafka's default is "latest":
-         * only messages produced after the consumer joined. Make it
-         * "earliest" so that a new group reads the orders already there. */
+        /* TODO 2: This group has never committed, so it has no offset
+         * to resume from. Where does librdkafka start reading then? As
+         * given, at the end of each partition: it waits for orders
+         * produced from now on and reads none of the 100 already there.
+         * Make a new group start with the first order instead. The
+         * setting is a topic property in CONFIGURATION.md (the second
+         * table), and it can be set here like the others. */
         /* SOLUTION (TODO 2): a new group starts at the beginning. */
         set_conf(conf, "auto.offset.reset", "earliest");
 
@@ -139,11 +145,14 @@ int main(int argc, char **argv) {
                 return 1;
         }
 
-        /* TODO 3: Callbacks such as on_commit() are queued on librdkafka's
-         * main queue, which rd_kafka_consumer_poll() does not look at until
-         * you forward it to the consumer queue: call
-         * rd_kafka_poll_set_consumer(rk) here. Without it no auto-commit is
-         * ever reported (the commits still happen). */
+        /* TODO 3: on_commit() is registered above, yet as given it is
+         * never called: the commits happen, but nothing reports them.
+         * librdkafka queues callbacks on its main queue, and this program
+         * only ever polls the consumer queue, with rd_kafka_consumer_poll().
+         * Make that one call serve both. It needs the handle, so it goes
+         * here, after rd_kafka_new(). Where to look: rdkafka.h, for the
+         * function that redirects the main queue (INTRODUCTION.md,
+         * "Threads and callbacks", says why callbacks need polling). */
         /* SOLUTION (TODO 3): one queue for messages and callbacks. */
         rd_kafka_poll_set_consumer(rk);
 

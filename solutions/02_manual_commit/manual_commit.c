@@ -8,12 +8,11 @@
  * whatever offsets were handed out, processed or not. Make it commit by
  * itself, one message at a time, and only after that message is done:
  *
- *   TODO 1  Turn auto-commit off (enable.auto.commit).
+ *   TODO 1  Turn auto-commit off (the setting step 01 turned on).
  *   TODO 2  After each message is processed, commit exactly that message
- *           and wait for the broker's answer (rd_kafka_commit_message,
- *           synchronous), then print the `committed` line with
- *           step_committed(). If the commit fails, report it and stop:
- *           close the consumer and exit 1.
+ *           and wait for the broker's answer, then print the `committed`
+ *           line with step_committed(). If the commit fails, report it
+ *           and stop: close the consumer and exit 1.
  *
  * Then `make run STEP=02`, stop it with Ctrl+C, run it again and see where
  * it resumes. README.md has the questions.
@@ -74,9 +73,9 @@ int main(int argc, char **argv) {
         set_conf(conf, "auto.offset.reset", "earliest");
 
         /* TODO 1: librdkafka commits automatically unless told otherwise,
-         * and it would commit offsets of messages not yet processed. Set
-         * "enable.auto.commit" to "false": from now on only the commits
-         * this program makes count. */
+         * and it would commit offsets of messages not yet processed. Turn
+         * that off, with the setting step 01 turned on: from now on only
+         * the commits this program makes count. */
         /* SOLUTION (TODO 1): no background commits at all. */
         set_conf(conf, "enable.auto.commit", "false");
 
@@ -138,11 +137,15 @@ int main(int argc, char **argv) {
                 step_processed(rkm);
 
                 /* TODO 2: The message is processed: now, and only now,
-                 * commit it. rd_kafka_commit_message(rk, rkm, 0) commits
-                 * offset + 1 (the next offset to read) for this message's
-                 * partition only; async=0 makes it wait for the broker's
-                 * answer. On success print the line with
-                 * step_committed(partition, offset + 1). On failure print
+                 * commit it, and wait for the broker's answer before going
+                 * on, so that a crash can replay at most this message.
+                 * A committed offset is where the group resumes: which
+                 * offset must the broker record so that a restart neither
+                 * skips this message nor repeats it? rdkafka.h's
+                 * "KafkaConsumer (C)" section has the commit functions:
+                 * read what each one commits, and how to make it wait. On
+                 * success print the line with step_committed(partition,
+                 * the offset committed). On failure print
                  * rd_kafka_err2name() and rd_kafka_err2str() of the error
                  * on stderr, set status = 1 and stop the loop: carrying on
                  * would process messages whose commits may all fail. */

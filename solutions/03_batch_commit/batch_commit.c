@@ -9,12 +9,12 @@
  * auto-commit still does that, every 5 s, processed or not. Make it commit
  * each batch once the whole batch is processed, in one commit:
  *
- *   TODO 1  Turn auto-commit off (enable.auto.commit).
+ *   TODO 1  Turn auto-commit off, as in step 02.
  *   TODO 2  After the batch is processed, build the offsets to commit: a
  *           rd_kafka_topic_partition_list_t with one entry per partition
- *           in the batch, holding that partition's highest offset + 1.
- *   TODO 3  Commit that list synchronously (rd_kafka_commit), print one
- *           `committed` line per partition (step_committed), free the
+ *           in the batch. Which offset must each entry hold?
+ *   TODO 3  Commit that whole list at once and wait for the answer, print
+ *           one `committed` line per partition (step_committed), free the
  *           list. If the commit fails, report it, close and exit 1.
  *
  * Then `make run STEP=03`, press Ctrl+C in the middle of a batch and watch
@@ -116,9 +116,9 @@ int main(int argc, char **argv) {
         /* A group with no committed offset starts at the beginning. */
         set_conf(conf, "auto.offset.reset", "earliest");
 
-        /* TODO 1: Set "enable.auto.commit" to "false": the batch is
-         * committed by this program once it is processed, and by no timer
-         * in between. */
+        /* TODO 1: The batch is committed by this program once it is
+         * processed, and by no timer in between: turn auto-commit off, as
+         * in step 02. */
         /* SOLUTION (TODO 1): no background commits at all. */
         set_conf(conf, "enable.auto.commit", "false");
 
@@ -177,14 +177,16 @@ int main(int argc, char **argv) {
                         step_processed(batch[i]);
 
                 /* TODO 2: Build the offsets to commit. The batch may hold
-                 * messages of several partitions, and a commit is per
-                 * partition: make a list with
-                 * rd_kafka_topic_partition_list_new(n), and for each
-                 * message find its partition's entry
-                 * (rd_kafka_topic_partition_list_find) or add one
-                 * (rd_kafka_topic_partition_list_add), and keep in
-                 * ->offset the highest message offset + 1: the next offset
-                 * to read, where a restart resumes. */
+                 * messages of several partitions, and a committed offset
+                 * belongs to one partition and means "everything before
+                 * this is done". So: a list like `topics` above, with one
+                 * entry per partition of the batch. Which offset goes in
+                 * an entry when the batch holds several messages of its
+                 * partition? rdkafka.h has the list functions next to
+                 * rd_kafka_topic_partition_list_new(). An entry wants the
+                 * topic's name, and a message carries only a topic handle
+                 * (->rkt): rdkafka.h's "Main Kafka and Topic object
+                 * handles" tells how to get its name. */
                 /* SOLUTION (TODO 2): highest offset + 1 per partition. */
                 rd_kafka_topic_partition_list_t *offsets =
                     rd_kafka_topic_partition_list_new(n);
@@ -203,13 +205,16 @@ int main(int argc, char **argv) {
                         }
                 }
 
-                /* TODO 3: Commit the list and wait for the broker's answer:
-                 * rd_kafka_commit(rk, offsets, 0) commits exactly those
-                 * offsets. On success print one line per entry with
-                 * step_committed(partition, offset). On failure print
-                 * rd_kafka_err2name() and rd_kafka_err2str() of the error
-                 * on stderr, set status = 1 and stop the loop. Either way
-                 * free the list (rd_kafka_topic_partition_list_destroy). */
+                /* TODO 3: Commit the whole list in one request, and wait
+                 * for the broker's answer: one commit per batch is the
+                 * point of this step. Step 02's rd_kafka_commit_message()
+                 * takes one message; rdkafka.h's "KafkaConsumer (C)"
+                 * section has the function that takes a list. On success
+                 * print one line per entry with step_committed(partition,
+                 * offset). On failure print rd_kafka_err2name() and
+                 * rd_kafka_err2str() of the error on stderr, set
+                 * status = 1 and stop the loop. Either way free the list
+                 * (rd_kafka_topic_partition_list_destroy). */
                 /* SOLUTION (TODO 3): one synchronous commit per batch. */
                 err = rd_kafka_commit(rk, offsets, 0);
                 if (err) {
