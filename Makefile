@@ -165,3 +165,11 @@ build/mutants/%.c: checks/mutants/%.patch
 
 build/mutants/%: build/mutants/%.c tools/step.c tools/step.h
 	$(CC) $(CFLAGS) -Itools -o $@ $< tools/step.c $(LDLIBS)
+
+# Correct alternatives (checks/alternatives/*.patch): the checks must accept them.
+build/alternatives/%.c: checks/alternatives/%.patch
+	@mkdir -p build/alternatives
+	@patch -s -o $@ $$(sed -n 's|^--- a/||p' $<) <$<
+
+build/alternatives/%: build/alternatives/%.c tools/step.c tools/step.h
+	$(CC) $(CFLAGS) -Itools -o $@ $< tools/step.c $(LDLIBS)

@@ -42,13 +42,17 @@ mutant_fails() {
     local name=$1 patch=$ROOT/checks/mutants/$1.patch step filter dir
     step=$(sed -n 's|^--- a/solutions/\([^/]*\)/.*|\1|p' "$patch")
     filter=$(sed -n 's/^# Filter: //p' "$patch")
-    [ -n "$step" ] && [ -n "$filter" ] || fail "$patch needs a '--- a/solutions/STEP/...' line and a '# Filter:' line"
+    cause=$(sed -n 's/^# Cause: //p' "$patch")
+    [ -n "$step" ] && [ -n "$filter" ] && [ -n "$cause" ] ||
+        fail "$patch needs a '--- a/solutions/STEP/...' line, a '# Filter:' line and a '# Cause:' line"
     make -s -C "$ROOT" "build/mutants/$name" >/dev/null
     dir="$BATS_TEST_TMPDIR/bin"
     mkdir -p "$dir"
     ln -s "$ROOT/build/mutants/$name" "$dir/$step"
     run_check "$dir" "$step" --filter "$filter"
     assert_taught_failure
+    # The failure names the true cause, not a symptom.
+    assert_output --partial "$cause"
     note "mutant $name: $(printf '%s\n' "$output" | grep -m1 -A4 '^not ok' | grep -m1 -E '^# [A-Z]' | cut -c3-160)"
 }
 
@@ -63,6 +67,33 @@ mutant_fails() {
 @test "selfcheck: 03 committing per message fails" { mutant_fails 03_commit_per_message; }
 @test "selfcheck: 03 committing the lowest offset of a batch fails" { mutant_fails 03_commit_first_offset; }
 @test "selfcheck: 03 skipping the commit on Ctrl+C fails" { mutant_fails 03_no_commit_on_stop; }
+
+@test "selfcheck: 01 committing by itself as well fails" { mutant_fails 01_extra_manual_commit; }
+@test "selfcheck: 01 with a 30 s interval fails" { mutant_fails 01_long_interval; }
+@test "selfcheck: 01 with the offset store off fails" { mutant_fails 01_no_offset_store; }
+@test "selfcheck: 01 that never serves its commit callback fails" { mutant_fails 01_callbacks_not_served; }
+@test "selfcheck: 02 with auto-commit left on fails" { mutant_fails 02_auto_commit_left_on; }
+@test "selfcheck: 02 committing asynchronously fails" { mutant_fails 02_async_commit; }
+@test "selfcheck: 02 committing on the wrong partition fails" { mutant_fails 02_wrong_partition; }
+@test "selfcheck: 02 committing offset+2 fails" { mutant_fails 02_offset_plus_two; }
+@test "selfcheck: 02 committing every other message fails" { mutant_fails 02_commit_every_other; }
+@test "selfcheck: 03 committing each partition in its own request fails" { mutant_fails 03_commit_per_partition; }
+@test "selfcheck: 03 with auto-commit left on fails" { mutant_fails 03_auto_commit_left_on; }
+
+# A correct alternative (checks/alternatives/NAME.patch) passes the check it names.
+alternative_passes() {
+    local name=$1 patch=$ROOT/checks/alternatives/$1.patch step filter dir
+    step=$(sed -n 's|^--- a/solutions/\([^/]*\)/.*|\1|p' "$patch")
+    filter=$(sed -n 's/^# Filter: //p' "$patch")
+    make -s -C "$ROOT" "build/alternatives/$name" >/dev/null
+    dir="$BATS_TEST_TMPDIR/bin"
+    mkdir -p "$dir"
+    ln -s "$ROOT/build/alternatives/$name" "$dir/$step"
+    run_check "$dir" "$step" --filter "$filter"
+    assert_success
+}
+
+@test "selfcheck: 03 re-committing unchanged offsets (harmless) passes" { alternative_passes 03_recommit_unchanged; }
 
 @test "selfcheck: every mutant in checks/mutants has a test here" {
     for patch in "$ROOT"/checks/mutants/*.patch; do

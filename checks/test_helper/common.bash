@@ -24,7 +24,12 @@ WORKBOOK_BIN=${WORKBOOK_BIN:-$ROOT/build/$WORKBOOK_TARGET}
 RUN_TIMEOUT=${RUN_TIMEOUT:-25}
 # A crashed consumer stays in its group until its session times out: keep it short so
 # the rerun does not wait long. The broker allows it (group.min.session.timeout.ms).
-SESSION_OPTS=(-X session.timeout.ms=2000 -X heartbeat.interval.ms=400)
+# fetch.wait.max.ms=50: a rerun's first fetch no longer waits up to 500 ms (the default)
+# behind long-poll fetches already queued on the connection.
+SESSION_OPTS=(-X session.timeout.ms=2000 -X heartbeat.interval.ms=400 -X fetch.wait.max.ms=50)
+# Loaded into every program under test: writes down its commit calls and settings in
+# PREFIX.probe (tools/probe.c), so that a failure can name who committed and how.
+PROBE_LIB=$TOOLS/libprobe.so
 
 # Build the tools and start the broker when none answers. (Any Kafka that answers at
 # BROKER is used as it is: a grading run from a copy of the workbook shares the
@@ -54,6 +59,8 @@ run_step() {
     local bin=$WORKBOOK_BIN/$name
     [ -x "$bin" ] || fail "no program $bin: build it with 'make build' (or 'make check STEP=${name%%_*}')"
     STEP_STATUS=0
+    rm -f "$prefix.probe"
+    LD_PRELOAD=$PROBE_LIB WORKBOOK_PROBE=$prefix.probe \
     timeout -k 2 "$RUN_TIMEOUT" "$bin" -b "$BROKER" -t "$TOPIC" -g "$GROUP" "${SESSION_OPTS[@]}" "$@" \
         >"$prefix.out" 2>"$prefix.err" 3>&- </dev/null || STEP_STATUS=$?
     if [ "$STEP_STATUS" -eq 124 ] || [ "$STEP_STATUS" -eq 137 ]; then
@@ -67,6 +74,8 @@ start_step() {
     local name=$1 prefix=$2; shift 2
     local bin=$WORKBOOK_BIN/$name
     [ -x "$bin" ] || fail "no program $bin: build it with 'make build'"
+    rm -f "$prefix.probe"
+    LD_PRELOAD=$PROBE_LIB WORKBOOK_PROBE=$prefix.probe \
     timeout -k 2 "$RUN_TIMEOUT" "$bin" -b "$BROKER" -t "$TOPIC" -g "$GROUP" "${SESSION_OPTS[@]}" "$@" \
         >"$prefix.out" 2>"$prefix.err" 3>&- </dev/null &
     STEP_PID=$!
@@ -269,4 +278,123 @@ failed_commit_stops() {
         fail "Expected the failed commit on stderr with librdkafka's name for the error (rd_kafka_err2name); stderr was: $(tail -n 4 "$d/run.err")"
     n=$(grep -c '^started ' "$d/run.out")
     [ "$n" -le "$max" ] || fail "Expected the program to stop at the failed commit; it went on and started $n messages. $(hint_for "$step")"
+}
+
+# ------------------------------------------------------------------ the facts
+
+# One analysis of a run (and its rerun), shared by every check: build/tools/analyze reads
+# what the programs printed, what the probe saw them ask librdkafka and what the broker
+# recorded, and writes the facts to $BATS_TEST_TMPDIR/facts (see tools/analyze.c).
+# Usage: analyze_runs COUNT RUN1_PREFIX [RERUN_PREFIX]
+analyze_runs() {
+    local count=$1 run1=$2 rerun=${3:-} d=$BATS_TEST_TMPDIR
+    broker_commits >"$d/commits"
+    local args=(--count "$count")
+    [ -f "$run1.probe" ] && args+=(--probe1 "$run1.probe")
+    [ -n "$rerun" ] && [ -f "$rerun.probe" ] && args+=(--probe2 "$rerun.probe")
+    "$TOOLS/analyze" "${args[@]}" "$run1.out" ${rerun:+"$rerun.out"} "$d/commits" >"$d/facts" ||
+        fail "the analysis of this run failed (build/tools/analyze): $(tail -n 2 "$d/facts")"
+}
+
+# The facts of one kind (order, request, finding, ...), optionally only those whose
+# KEY=VALUE words match: facts request by=program phase=run1
+facts() {
+    local kind=$1; shift
+    awk -v kind="$kind" -v want="$*" '
+        BEGIN { n = split(want, w, " ") }
+        $1 == kind { for (i = 1; i <= n; i++) if (index(" " $0 " ", " " w[i] " ") == 0) next; print }' \
+        "$BATS_TEST_TMPDIR/facts"
+}
+
+# How many facts of that kind match.
+count_facts() { facts "$@" | grep -c . || true; }
+
+# The value of KEY in one fact line: field "$line" offset
+field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n1; }
+
+# A number from the summary line: summary replayed
+summary() { field "$(facts summary)" "$1"; }
+
+# The setting the program gave librdkafka in RUN (1 or 2), as the probe saw it.
+setting() { facts setting "run=${2:-1}" "key=$1" | tail -n1 | sed 's/.* value=//'; }
+
+# ms after run 1's first line, for evidence ("at +1234 ms").
+rel_ms() {
+    local t0
+    t0=$(facts order | sed -n 's/.* started1=\([0-9]*\).*/\1/p' | grep -v '^0$' | sort -n | head -n1)
+    echo $(( $1 - ${t0:-$1} ))
+}
+
+# Fail with the true cause of the first finding of any of KINDS (in the order given):
+# the first line of the message names the cause, the next ones the evidence.
+# Usage: fail_on_findings STEP KIND...
+fail_on_findings() {
+    local step=$1 kind line; shift
+    for kind in "$@"; do
+        line=$(facts finding "kind=$kind" | head -n1)
+        [ -n "$line" ] || continue
+        fail "$(printf '%s\n%s' "$(explain_finding "$line")" "$(hint_for "$step")")"
+    done
+}
+
+# Who made the request N: "program" (and how), or "librdkafka" (and when).
+request_by() { field "$(facts request "n=$1")" by; }
+
+# The cause, then the evidence, of one finding line.
+explain_finding() {
+    local line=$1 kind p n req by close msg
+    kind=$(field "$line" kind) p=$(field "$line" partition) n=$(field "$line" offset)
+    req=$(field "$line" request)
+    if [ -n "$req" ]; then
+        by=$(request_by "$req")
+        close=$(field "$(facts request "n=$req")" close)
+    fi
+    msg=$(field "$line" message)
+    case "$kind" in
+    before-processing)
+        if [ "$by" = librdkafka ]; then
+            echo "librdkafka's auto-commit committed a message that was still being processed: enable.auto.commit is on, and librdkafka stores each message's offset when it hands the message over, before your code processes it."
+        else
+            echo "The program committed a message before it was processed: that is at-most-once, and a crash in between loses the message."
+        fi
+        echo "The broker recorded partition $p offset $n while $msg (offset $(field "$line" message_offset)) was still in hand$([ "$(field "$line" early_ms)" -gt 0 ] 2>/dev/null && echo ": it finished $(field "$line" early_ms) ms later")." ;;
+    beyond)
+        echo "A commit went past the messages received: the committed offset must be the processed message's offset + 1, no further."
+        echo "The broker recorded partition $p offset $n, but offset $(field "$line" message_offset) had not been delivered yet." ;;
+    own-offset)
+        echo "The program committed a message's own offset instead of offset + 1, the next offset to read: a restart would process that message again."
+        echo "The broker recorded partition $p offset $n after the message at offset $(field "$line" processed_up_to) was processed." ;;
+    behind)
+        echo "The program committed an offset below what it had already processed on that partition: each partition's commit must be its highest processed offset + 1."
+        echo "The broker recorded partition $p offset $n after offsets up to $(field "$line" processed_up_to) were processed." ;;
+    wrong-partition)
+        echo "The program committed on one partition the offset of a message from another partition: each offset belongs to its own partition."
+        echo "The broker recorded partition $p offset $n: the offset + 1 of $msg, which came from partition $(field "$line" message_partition)." ;;
+    auto-commit)
+        if [ "$close" = 1 ]; then
+            echo "librdkafka committed by itself when the consumer closed: enable.auto.commit is still on, so close() commits the offsets librdkafka stored."
+        else
+            echo "librdkafka's auto-commit timer committed by itself: enable.auto.commit is still on, so the broker's record mixes its commits with the program's."
+        fi
+        echo "The broker recorded $(field "$(facts request "n=$req")" parts) (partition:offset) at +$(rel_ms "$(field "$line" at)") ms; the program made no call for it." ;;
+    async)
+        echo "The program's commit did not wait for the broker's answer (asynchronous): it carries on as if committed, and a crash or an error then goes unnoticed."
+        echo "Request $req ($(field "$line" fn)) was asynchronous." ;;
+    commit-failed)
+        echo "A commit failed: $(field "$line" err)$( [ "$(field "$line" failed)" != - ] && echo " (per partition: $(field "$line" failed))")."
+        echo "The program's call $(field "$line" fn) returned it." ;;
+    store-before-processing)
+        echo "The program stored an offset before the message was processed: the next automatic commit can then lose it."
+        echo "It stored partition $p offset $n while $msg was still in hand." ;;
+    store-own-offset)
+        echo "The program stored a message's own offset instead of offset + 1: the stored offset is the next one to read."
+        echo "It stored partition $p offset $n after processing offset $(field "$line" processed_up_to)." ;;
+    store-*)
+        echo "The program stored an offset that does not follow the processed message (${kind#store-})."
+        echo "It stored partition $p offset $n." ;;
+    rerun-start)
+        echo "The rerun did not resume at the offset the broker had committed."
+        echo "Partition $p: the rerun started at offset $(field "$line" started), the broker had $(field "$line" committed) committed." ;;
+    *)  echo "Unexpected: $line" ;;
+    esac
 }
