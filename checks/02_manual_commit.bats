@@ -30,10 +30,7 @@ WRONG=(commit-failed wrong-partition behind own-offset beyond before-processing 
     n_processed=$(summary processed1)
     n_program=$(summary requests_program)
 
-    [ "$n_program" -gt 0 ] || fail "$(printf '%s\n%s\n%s' \
-        "The program made no commit of its own: after processing each message, commit it and wait for the broker's answer." \
-        "It processed $n_processed messages; the broker recorded $(summary requests_librdkafka) request(s), all made by librdkafka itself$([ "$(setting enable.auto.commit)" = true ] && echo ' (enable.auto.commit is still on)')." \
-        "$(hint_for $STEP)")"
+    expect_own_commits $STEP message
     fail_on_findings $STEP "${WRONG[@]}"
     # One commit per message: each processed message is followed by the program's commit
     # of it, which reaches the broker before the next message starts.
@@ -79,6 +76,7 @@ WRONG=(commit-failed wrong-partition behind own-offset beyond before-processing 
     fresh_topic 24
     crash_and_rerun $STEP 11 -p 100
     analyze_runs 24 "$BATS_TEST_TMPDIR/crash" "$BATS_TEST_TMPDIR/rerun"
+    expect_own_commits $STEP message
     fail_on_findings $STEP "${WRONG[@]}"
 
     events processed "$BATS_TEST_TMPDIR/crash.out" "$BATS_TEST_TMPDIR/rerun.out" >"$BATS_TEST_TMPDIR/processed"
@@ -102,6 +100,7 @@ WRONG=(commit-failed wrong-partition behind own-offset beyond before-processing 
     expect_exit 0 "after Ctrl+C (SIGINT): finish the message in hand, close the consumer" "$BATS_TEST_TMPDIR/stop"
 
     analyze_runs 24 "$BATS_TEST_TMPDIR/stop"
+    expect_own_commits $STEP message
     fail_on_findings $STEP "${WRONG[@]}"
     rerun_after_stop $STEP 24 "Every processed message must be committed (offset+1) before the program ends."
 }

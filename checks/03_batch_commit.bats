@@ -79,10 +79,7 @@ program_requests() {
 
     big=$(awk '$3 > 5 { print $3; exit }' "$BATS_TEST_TMPDIR/batches")
     [ -z "$big" ] || fail "$(printf '%s\n%s\n%s' "Batches must hold at most 5 messages: take up to 5 per poll." "One batch had $big." "$(hint_for $STEP)")"
-    [ "$(summary requests_program)" -gt 0 ] || fail "$(printf '%s\n%s\n%s' \
-        "The program made no commit of its own: after processing each batch, commit it and wait for the broker's answer." \
-        "It processed $n_batches batches; the broker recorded $(summary requests_librdkafka) request(s), all made by librdkafka itself$([ "$(setting enable.auto.commit)" = true ] && echo ' (enable.auto.commit is still on)')." \
-        "$(hint_for $STEP)")"
+    expect_own_commits $STEP batch
     if [ "$n_requests" -gt "$n_batches" ]; then
         fail "$(printf '%s\n%s\n%s' \
             "Expected one commit per batch, covering all its partitions in one request: the program committed more often, once per message or once per partition." \
@@ -112,6 +109,7 @@ program_requests() {
     fresh_topic 28
     crash_and_rerun $STEP 13 -p 300
     analyze_runs 28 "$BATS_TEST_TMPDIR/crash" "$BATS_TEST_TMPDIR/rerun"
+    expect_own_commits $STEP batch
     fail_on_findings $STEP "${WRONG[@]}"
 
     events processed "$BATS_TEST_TMPDIR/crash.out" "$BATS_TEST_TMPDIR/rerun.out" >"$BATS_TEST_TMPDIR/processed"
@@ -137,10 +135,13 @@ program_requests() {
     n_processed=$(grep -c '^processed ' "$BATS_TEST_TMPDIR/stop.out" || true)
     [ "$n_processed" -eq "$n_started" ] || fail "Expected Ctrl+C to let the batch in hand finish: $n_started orders started, $n_processed processed. $(hint_for $STEP)"
 
+    analyze_runs 28 "$BATS_TEST_TMPDIR/stop"
+    expect_own_commits $STEP batch
+    fail_on_findings $STEP "${WRONG[@]}"
     rerun_after_stop $STEP 28 "The batch in hand must be committed before the program closes."
 }
 
 @test "03: a commit the broker refuses is reported by its error name, and the program stops" {
     fresh_topic 6
-    failed_commit_stops $STEP 5
+    failed_commit_stops $STEP 5 batch
 }

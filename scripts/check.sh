@@ -43,9 +43,21 @@ record() { # STEP STATUS REASON   (hash: the sources as they were when the check
         >"$results/$1.result"
 }
 
+# A step's tests run side by side (each has its own topic and group, and mostly waits on
+# the broker or on simulated work): bats --jobs, which needs GNU parallel. CHECK_JOBS=1
+# runs them one after the other.
+jobs_for() { # STEP -> the bats options for its tests
+    local n
+    n=$(grep -c '^@test ' "checks/$1.bats")
+    [ "${CHECK_JOBS:-$n}" -lt "$n" ] && n=$CHECK_JOBS
+    if [ "$n" -gt 1 ] && command -v parallel >/dev/null 2>&1; then echo "--jobs $n"; fi
+}
+
 failed=()
 for step in "${selected[@]}"; do
-    echo "== $step ($target/$step)"
+    n_tests=$(grep -c '^@test ' "checks/$step.bats")
+    jobs=$(jobs_for "$step")
+    echo "== $step ($target/$step): $n_tests tests${jobs:+, side by side}"
     hash=$(source_hash "$target" "$step")
     if ! make -s "build/$target/$step" 2>"$results/$step.log"; then
         cat "$results/$step.log" >&2
@@ -54,7 +66,11 @@ for step in "${selected[@]}"; do
         failed+=("$step"); continue
     fi
     rm -rf "${results:?}/$step" && mkdir -p "$results/$step"
-    if WORKBOOK_TARGET=$target bats ${BATS_FLAGS:-} --report-formatter tap -o "$results/$step" "checks/$step.bats"; then
+    # On screen: each test as it ends, its reason, its timeline (scripts/bats-report); in
+    # build/results: the full TAP record and the same results as JSON.
+    if WORKBOOK_TARGET=$target WORKBOOK_JSON=$results/$step.json WORKBOOK_FULL_RECORD=$results/$step/report.tap \
+        bats ${BATS_FLAGS:-} $jobs --timing --formatter "$ROOT/scripts/bats-report" \
+            --report-formatter tap -o "$results/$step" "checks/$step.bats"; then
         record "$step" pass ""
     else
         record "$step" fail "$(first_reason "$results/$step/report.tap")"

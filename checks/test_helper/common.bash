@@ -267,12 +267,14 @@ show_timeline() {
 # A consumer that takes longer than max.poll.interval.ms between two polls is put out of
 # its group, and the broker refuses its next commit. The program must report the error by
 # librdkafka's name for it and stop (exit 1) instead of carrying on.
-# Usage: failed_commit_stops STEP MAX_STARTED
+# Usage: failed_commit_stops STEP MAX_STARTED [UNIT]
 failed_commit_stops() {
     local step=$1 max=$2 d=$BATS_TEST_TMPDIR n
     run_step "$step" "$d/run" -p 2500 --crash-at 0 --idle-exit 2 --max 3 \
         -X session.timeout.ms=1000 -X heartbeat.interval.ms=300 -X max.poll.interval.ms=1000
     expect_some_processed "$d/run.out"
+    analyze_runs 0 "$d/run"
+    expect_own_commits "$step" "${3:-message}"
     expect_exit 1 "after a commit the broker refused (the program spent 2.5 s processing, more than max.poll.interval.ms, so the group put it out)" "$d/run"
     grep -i 'commit' "$d/run.err" | grep -Eq '(UNKNOWN_MEMBER_ID|ILLEGAL_GENERATION|REBALANCE_IN_PROGRESS|_STATE|_ASSIGNMENT_LOST|_MAX_POLL_EXCEEDED|_NO_OFFSET)' ||
         fail "Expected the failed commit on stderr with librdkafka's name for the error (rd_kafka_err2name); stderr was: $(tail -n 4 "$d/run.err")"
@@ -335,6 +337,20 @@ fail_on_findings() {
         [ -n "$line" ] || continue
         fail "$(printf '%s\n%s' "$(explain_finding "$line")" "$(hint_for "$step")")"
     done
+}
+
+# Steps 02 on commit by themselves: when the broker recorded no commit the program made,
+# that is the cause of whatever else went wrong, so say it first (the same first line in
+# every test, so that a step's report names it once).
+# Usage: expect_own_commits STEP UNIT   (UNIT: "message", "batch")
+expect_own_commits() {
+    local step=$1 unit=$2
+    # A call counts even when the broker refused it.
+    facts call | grep -qE ' fn=commit(_message|_queue)? ' && return 0
+    fail "$(printf '%s\n%s\n%s' \
+        "The program made no commit of its own: after processing each $unit, commit it and wait for the broker's answer." \
+        "It processed $(( $(summary processed1) + $(summary processed2) )) messages; the broker recorded $(summary requests_librdkafka) request(s), all made by librdkafka itself$([ "$(setting enable.auto.commit)" = true ] && echo ' (enable.auto.commit is still on)')." \
+        "$(hint_for "$step")")"
 }
 
 # Who made the request N: "program" (and how), or "librdkafka" (and when).
