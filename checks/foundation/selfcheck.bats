@@ -59,6 +59,7 @@ mutant_fails() {
 @test "selfcheck: the 01 starter fails its check" { starter_fails 01_auto_commit; }
 @test "selfcheck: the 02 starter fails its check" { starter_fails 02_manual_commit; }
 @test "selfcheck: the 03 starter fails its check" { starter_fails 03_batch_commit; }
+@test "selfcheck: the 07 starter fails its check" { starter_fails 07_idempotent_sink; }
 
 @test "selfcheck: 01 with the default 5000 ms interval fails" { mutant_fails 01_default_interval; }
 @test "selfcheck: 01 with auto-commit off fails" { mutant_fails 01_auto_commit_off; }
@@ -67,6 +68,10 @@ mutant_fails() {
 @test "selfcheck: 03 committing per message fails" { mutant_fails 03_commit_per_message; }
 @test "selfcheck: 03 committing the lowest offset of a batch fails" { mutant_fails 03_commit_first_offset; }
 @test "selfcheck: 03 skipping the commit on Ctrl+C fails" { mutant_fails 03_no_commit_on_stop; }
+@test "selfcheck: 07 order and offset in two transactions fails" { mutant_fails 07_two_transactions; }
+@test "selfcheck: 07 storing offset instead of offset+1 fails" { mutant_fails 07_offset_not_next; }
+@test "selfcheck: 07 not starting at the database's offsets fails" { mutant_fails 07_kafka_offsets; }
+@test "selfcheck: 07 step 02's strategy without a key fails" { mutant_fails 07_kafka_commit_no_key; }
 
 @test "selfcheck: 01 committing by itself as well fails" { mutant_fails 01_extra_manual_commit; }
 @test "selfcheck: 01 with a 30 s interval fails" { mutant_fails 01_long_interval; }
