@@ -58,53 +58,56 @@ build/tools build/steps build/solutions:
 
 .PHONY: help deps build tools clean broker-up broker-down broker-status broker-logs \
         broker-reset topic populate lag commits demo run check check-solutions test \
-        status hint diff watch timeline compare grade bench memcheck
+        status hint diff watch timeline compare grade bench bench-checks memcheck
 
-help: ## list every target (this text)
+help: ## [learner] list every target (this text)
 	@echo "Kafka offset-commit workbook. Usage: make <target> [VAR=value]"
-	@awk 'BEGIN {FS = ":.*?## "} /^[a-zA-Z_-]+:.*?## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@for g in learner broker instructor maintainer; do \
+	    echo; echo "$$g:"; \
+	    awk -v g="[$$g]" 'BEGIN {FS = ":.*?## "} /^[a-zA-Z_-]+:.*?## / { split($$2, w, " "); if (w[1] == g) { sub(/^[^ ]+ /, "", $$2); printf "  %-16s %s\n", $$1, $$2 } }' $(MAKEFILE_LIST); \
+	done; echo
 	@echo "Variables: STEP=01 GROUP=... TOPIC=$(TOPIC) PARTITIONS=$(PARTITIONS) COUNT=$(COUNT) BROKER=$(BROKER)"
 
-deps: ## install what is missing (Debian/Ubuntu; macOS: see README)
+deps: ## [learner] install what is missing (Debian/Ubuntu; macOS: see README)
 	@scripts/install-deps.sh
 
-tools: $(TOOL_BINS) build/tools/libprobe.so ## build the observer tools into build/tools/
+tools: $(TOOL_BINS) build/tools/libprobe.so ## [maintainer] build the observer tools into build/tools/
 
-build: $(TOOL_BINS) $(STEP_BINS) $(SOL_BINS) ## build the tools, your steps and the solutions
+build: $(TOOL_BINS) $(STEP_BINS) $(SOL_BINS) ## [maintainer] build the tools, your steps and the solutions
 
-clean: ## remove build/ (the broker and its data stay)
+clean: ## [maintainer] remove build/ (the broker and its data stay)
 	rm -rf build
 
 # ---------------------------------------------------------------- the broker
 
-broker-up: build/tools/ping ## start Kafka (Docker if an engine answers, else native; KAFKA_MODE=docker|native)
+broker-up: build/tools/ping ## [broker] start Kafka (Docker if an engine answers, else native; KAFKA_MODE=docker|native)
 	@scripts/broker.sh up
 
-broker-down: ## stop Kafka; its data is kept
+broker-down: ## [broker] stop Kafka; its data is kept
 	@scripts/broker.sh down
 
-broker-status: build/tools/ping ## mode, version, process, address, ready or not
+broker-status: build/tools/ping ## [broker] mode, version, process, address, ready or not
 	@scripts/broker.sh status
 
-broker-logs: ## the broker's log (FOLLOW=1 to keep following)
+broker-logs: ## [broker] the broker's log (FOLLOW=1 to keep following)
 	@scripts/broker.sh logs
 
-broker-reset: ## stop Kafka and wipe its data
+broker-reset: ## [broker] stop Kafka and wipe its data
 	@scripts/broker.sh reset
 
 # ---------------------------------------------------------------- the exercise's setup
 
-topic: build/tools/topic ## create TOPIC (orders) with PARTITIONS (3); idempotent
+topic: build/tools/topic ## [learner] create TOPIC (orders) with PARTITIONS (3); idempotent
 	@build/tools/topic -b $(BROKER) -t $(TOPIC) -p $(PARTITIONS)
 
-populate: build/tools/populate ## write Order-1 .. Order-COUNT to TOPIC (once)
+populate: build/tools/populate ## [learner] write Order-1 .. Order-COUNT to TOPIC (once)
 	@build/tools/populate -b $(BROKER) -t $(TOPIC) -n $(COUNT)
 
-lag: build/tools/lag ## per partition of GROUP: committed offset, log end, lag
+lag: build/tools/lag ## [learner] per partition of GROUP: committed offset, log end, lag
 	@test -n "$(GROUP)" || { echo "usage: make lag GROUP=<consumer group> [TOPIC=$(TOPIC)]" >&2; exit 2; }
 	@build/tools/lag -b $(BROKER) -g $(GROUP) -t $(TOPIC)
 
-commits: build/tools/commits ## every offset commit the broker recorded for GROUP
+commits: build/tools/commits ## [learner] every offset commit the broker recorded for GROUP
 	@test -n "$(GROUP)" || { echo "usage: make commits GROUP=<consumer group>" >&2; exit 2; }
 	@build/tools/commits -b $(BROKER) -g $(GROUP) --header
 
@@ -112,7 +115,7 @@ commits: build/tools/commits ## every offset commit the broker recorded for GROU
 
 STEP_DIR = $(firstword $(filter $(STEP) $(STEP)_%,$(STEPS)))
 
-run: tools ## run STEP=NN against the local broker with the exercise's timings (Ctrl+C stops it)
+run: tools ## [learner] run STEP=NN against the local broker with the exercise's timings (Ctrl+C stops it)
 	@test -n "$(STEP_DIR)" || { echo "usage: make run STEP=NN   (steps: $(STEPS))" >&2; exit 2; }
 	@$(MAKE) -s build/steps/$(STEP_DIR)
 	@scripts/broker.sh up
@@ -121,43 +124,46 @@ run: tools ## run STEP=NN against the local broker with the exercise's timings (
 	@echo "== running steps/$(STEP_DIR) (Ctrl+C to stop; then 'make lag GROUP=...' and 'make commits GROUP=...')"
 	@build/steps/$(STEP_DIR) -b $(BROKER) -t $(TOPIC) $(if $(GROUP),-g $(GROUP)) $(ARGS)
 
-check: ## check your code in steps/ (every step, or STEP=NN)
+check: ## [learner] check your code in steps/ (every step, or STEP=NN)
 	@scripts/check.sh steps $(STEP)
 
-check-solutions: ## run every check on the reference solutions (or STEP=NN)
+check-solutions: ## [instructor] run every check on the reference solutions (or STEP=NN)
 	@scripts/check.sh solutions $(STEP)
 
-test: ## everything: foundation tests, checks on the solutions, starters must fail
+test: ## [maintainer] everything: foundation tests, checks on the solutions, starters must fail
 	@scripts/test.sh
 
-demo: ## from nothing: deps, broker, orders, a short consumer run, then lag and commits
+demo: ## [learner] from nothing: deps, broker, orders, a short consumer run, then lag and commits
 	@scripts/demo.sh
 
-status: ## one line per step: done, failing (and why) or not started; then what to do next
+status: ## [learner] one line per step: done, failing (and why) or not started; then what to do next
 	@scripts/status.sh
 
-hint: ## the next hint for STEP=NN, one more per call (RESET=1 starts again)
+hint: ## [learner] the next hint for STEP=NN, one more per call (RESET=1 starts again)
 	@scripts/hint.sh "$(STEP)" $(if $(RESET),--reset)
 
-diff: ## your STEP=NN file against the reference solution
+diff: ## [learner] your STEP=NN file against the reference solution
 	@scripts/diff.sh "$(STEP)"
 
-watch: ## rebuild and recheck STEP=NN (or the next step to do) whenever you save
+watch: ## [learner] rebuild and recheck STEP=NN (or the next step to do) whenever you save
 	@scripts/watch.sh "$(STEP)"
 
-timeline: tools ## run STEP=NN with a crash and a rerun, then draw where commits landed
+timeline: tools ## [learner] run STEP=NN with a crash and a rerun, then draw where commits landed
 	@scripts/timeline.sh "$(STEP)"
 
-compare: tools $(SOL_BINS) ## the strategies side by side, measured: lost, duplicated, commits, msg/s
+compare: tools $(SOL_BINS) ## [instructor] the strategies side by side, measured: lost, duplicated, commits, msg/s
 	@scripts/compare.sh
 
-grade: ## grade every student folder or tarball in SUBMISSIONS=DIR (JOBS=N in parallel)
+grade: ## [instructor] grade every student folder or tarball in SUBMISSIONS=DIR (JOBS=N in parallel)
 	@scripts/grade.sh $(if $(JOBS),-j $(JOBS)) "$(SUBMISSIONS)"
 
-bench: build ## measure start-up, memory, populate and commit-history figures
+bench: build ## [maintainer] measure start-up, memory, populate and commit-history figures
 	@scripts/bench.sh
 
-memcheck: build ## run the tools and solutions under valgrind on a graceful exit
+bench-checks: build ## [maintainer] time make check on each solution (RUNS=5): min, median, max per step
+	@scripts/bench-checks.sh $(STEP)
+
+memcheck: build ## [maintainer] run the tools and solutions under valgrind on a graceful exit
 	@scripts/memcheck.sh
 
 # Known-wrong solutions for the self-check (checks/mutants/*.patch applied to a solution).

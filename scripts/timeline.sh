@@ -7,8 +7,10 @@
 #
 #   --solution     run the reference solution instead of your code (or TARGET=solutions)
 #   --count N      orders on the fresh topic (default 27, over 3 partitions)
-#   --crash-at N   run 1 crashes while processing its Nth message (default: the middle)
-#   -p MS          processing time per message, or per batch in step 03 (default 250)
+#   --crash-at N   run 1 crashes while processing its Nth message (default: the middle;
+#                  step 01: 8, as in the exercise)
+#   -p MS          processing time per message, or per batch in step 03 (default 250;
+#                  step 01: 2000, as in the exercise)
 #   -X key=value   a librdkafka setting for both runs, e.g. -X auto.commit.interval.ms=1000
 #
 # Through make the options go in ARGS: make timeline STEP=01 ARGS="--solution --crash-at 9".
@@ -25,7 +27,7 @@ OUT_DIR=${TIMELINE_DIR:-$ROOT/build/timeline}
 RUN_TIMEOUT=30       # seconds, plus the time run 1 needs to reach its crash (below)
 # A crashed consumer stays in its group until its session times out (45 s by default):
 # with 2 s the rerun gets its partitions 2 s after the crash. The broker allows it.
-SESSION_OPTS=(-X session.timeout.ms=2000 -X heartbeat.interval.ms=400)
+SESSION_OPTS=(-X session.timeout.ms=2000 -X heartbeat.interval.ms=400 -X fetch.wait.max.ms=50)
 
 steps=$(workbook_steps)
 usage_text() {
@@ -66,6 +68,13 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
+# Step 01 shows the exercise's own story by default: 2 s per order against a 3 s timer,
+# crash while processing order 8. The timer commits order 8's offset while it is in hand,
+# so the rerun never sees it again: the loss the exercise asks about.
+if [ "$step" = 01_auto_commit ] && [ -z "$crash_at" ] && [ "$process_ms" = 250 ]; then
+    process_ms=2000 crash_at=8
+    exercise_timing=1
+fi
 crash_at=${crash_at:-$((count / 2 + 1))}
 number --crash-at "$crash_at" 1 "$count"
 RUN_TIMEOUT=$((RUN_TIMEOUT + crash_at * process_ms / 1000))
@@ -127,6 +136,7 @@ run_watched() {
 # ---------------------------------------------------------------- the runs
 
 echo "== timeline of $who"
+[ -z "${exercise_timing:-}" ] || echo "   the exercise's timing: 2 s per order, auto-commit every 3 s, crash at order 8 (-p and --crash-at change it)"
 echo "   topic $topic: $count orders over 3 partitions; group $group"
 timeout 30 build/tools/topic -b "$BROKER" -t "$topic" -p 3 >/dev/null || exit 1
 timeout 30 build/tools/populate -b "$BROKER" -t "$topic" -n "$count" >/dev/null || exit 1
