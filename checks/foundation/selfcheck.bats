@@ -55,6 +55,7 @@ mutant_fails() {
 @test "selfcheck: the 01 starter fails its check" { starter_fails 01_auto_commit; }
 @test "selfcheck: the 02 starter fails its check" { starter_fails 02_manual_commit; }
 @test "selfcheck: the 03 starter fails its check" { starter_fails 03_batch_commit; }
+@test "selfcheck: the 08 starter fails its check" { starter_fails 08_lag; }
 
 @test "selfcheck: 01 with the default 5000 ms interval fails" { mutant_fails 01_default_interval; }
 @test "selfcheck: 01 with auto-commit off fails" { mutant_fails 01_auto_commit_off; }
@@ -63,6 +64,10 @@ mutant_fails() {
 @test "selfcheck: 03 committing per message fails" { mutant_fails 03_commit_per_message; }
 @test "selfcheck: 03 committing the lowest offset of a batch fails" { mutant_fails 03_commit_first_offset; }
 @test "selfcheck: 03 skipping the commit on Ctrl+C fails" { mutant_fails 03_no_commit_on_stop; }
+@test "selfcheck: 08 lag from the position instead of the committed offset fails" { mutant_fails 08_lag_from_position; }
+@test "selfcheck: 08 without the report after the last commit fails" { mutant_fails 08_no_final_report; }
+@test "selfcheck: 08 restarting the commit clock on failed commits fails" { mutant_fails 08_clock_on_failed_commit; }
+@test "selfcheck: 08 warning with lag 0 fails" { mutant_fails 08_warn_without_lag; }
 
 @test "selfcheck: every mutant in checks/mutants has a test here" {
     for patch in "$ROOT"/checks/mutants/*.patch; do
