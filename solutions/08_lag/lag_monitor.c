@@ -120,15 +120,12 @@ static int64_t report_lag(rd_kafka_t *rk) {
 
                 if (p->err)
                         continue;
-                /* The log end as librdkafka last heard it: each fetch
-                 * response, even an empty one, brings the high watermark,
-                 * so it is fresh while we fetch, and free. The query call
-                 * asks the leader on the connection where our fetcher
-                 * long-polls: 500 ms (fetch.wait.max.ms) per partition
-                 * here, 1.5 s of the loop per report. The cached figure is
-                 * unknown (< 0) before the first fetch response (skip the
-                 * partition then) and stale if fetching stops: an outside
-                 * monitor asks with a handle of its own, as tools/lag.c. */
+                /* The log end as last heard: each fetch response, even an
+                 * empty one, brings it; fresh while we fetch, and free. The
+                 * query call waits behind our fetcher's long poll: 500 ms
+                 * (fetch.wait.max.ms) per partition here. Unknown (< 0)
+                 * before the first fetch (skip it then), stale if fetching
+                 * stops: an outside monitor queries, as tools/lag.c does. */
                 rd_kafka_get_watermark_offsets(rk, p->topic, p->partition,
                                                &low, &end);
                 if (end < 0)
@@ -212,11 +209,10 @@ int main(int argc, char **argv) {
 
                 /* TODO 2: Once a second, busy or idle, report the lag. */
                 /* TODO 4: Note when a commit last succeeded (see
-                 * step_committed() below). If that is longer ago
-                 * than opt.commit_stale_ms while lag > 0, print on
-                 * stderr "% WARNING: the last successful commit is
-                 * N ms old and lag is M". Lag 0: nothing to commit,
-                 * no warning, however old the last commit. */
+                 * step_committed() below). If that is longer ago than
+                 * opt.commit_stale_ms while lag > 0, print on stderr
+                 * "% WARNING: the last successful commit is N ms old and
+                 * lag is M". Lag 0: nothing to commit, no warning. */
                 /* SOLUTION (TODO 2, 4): the report when it is due; the
                  * warning when commits are stale and there is lag. */
                 if (now_ms() >= next_report) {

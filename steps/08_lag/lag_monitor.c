@@ -155,11 +155,10 @@ int main(int argc, char **argv) {
 
                 /* TODO 2: Once a second, busy or idle, report the lag. */
                 /* TODO 4: Note when a commit last succeeded (see
-                 * step_committed() below). If that is longer ago
-                 * than opt.commit_stale_ms while lag > 0, print on
-                 * stderr "% WARNING: the last successful commit is
-                 * N ms old and lag is M". Lag 0: nothing to commit,
-                 * no warning, however old the last commit. */
+                 * step_committed() below). If that is longer ago than
+                 * opt.commit_stale_ms while lag > 0, print on stderr
+                 * "% WARNING: the last successful commit is N ms old and
+                 * lag is M". Lag 0: nothing to commit, no warning. */
 
                 n = fetch_batch(rk, batch, opt.batch);
                 if (n == 0)
