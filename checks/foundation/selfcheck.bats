@@ -60,6 +60,7 @@ mutant_fails() {
 @test "selfcheck: the 02 starter fails its check" { starter_fails 02_manual_commit; }
 @test "selfcheck: the 03 starter fails its check" { starter_fails 03_batch_commit; }
 @test "selfcheck: the 07 starter fails its check" { starter_fails 07_idempotent_sink; }
+@test "selfcheck: the 08 starter fails its check" { starter_fails 08_lag; }
 
 @test "selfcheck: 01 with the default 5000 ms interval fails" { mutant_fails 01_default_interval; }
 @test "selfcheck: 01 with auto-commit off fails" { mutant_fails 01_auto_commit_off; }
@@ -84,6 +85,10 @@ mutant_fails() {
 @test "selfcheck: 02 committing every other message fails" { mutant_fails 02_commit_every_other; }
 @test "selfcheck: 03 committing each partition in its own request fails" { mutant_fails 03_commit_per_partition; }
 @test "selfcheck: 03 with auto-commit left on fails" { mutant_fails 03_auto_commit_left_on; }
+@test "selfcheck: 08 lag from the position instead of the committed offset fails" { mutant_fails 08_lag_from_position; }
+@test "selfcheck: 08 without the report after the last commit fails" { mutant_fails 08_no_final_report; }
+@test "selfcheck: 08 restarting the commit clock on failed commits fails" { mutant_fails 08_clock_on_failed_commit; }
+@test "selfcheck: 08 warning with lag 0 fails" { mutant_fails 08_warn_without_lag; }
 
 # A correct alternative (checks/alternatives/NAME.patch) passes the check it names.
 alternative_passes() {
