@@ -17,13 +17,17 @@ setup() {
 # Run one step's check file on a folder of binaries; sets output/status via `run`.
 run_check() { # BIN_DIR STEP [bats args...]
     local bin=$1 step=$2; shift 2
-    WORKBOOK_BIN=$bin run timeout 300 bats "$@" "$ROOT/checks/$step.bats"
+    # What a learner sees: the workbook's own formatter (scripts/bats-report).
+    WORKBOOK_BIN=$bin run timeout 300 bats --timing --formatter "$ROOT/scripts/bats-report" "$@" "$ROOT/checks/$step.bats"
 }
 
 # A failure must be the check's verdict, not a broken test set-up.
+# The first reason the check gave, as a learner reads it.
+first_reason() { printf '%s\n' "$output" | grep -m1 -A1 '^  FAIL  ' | sed -n '2s/^ *//p' | cut -c1-160; }
+
 assert_taught_failure() {
     assert_failure
-    assert_output --partial "not ok"
+    assert_output --partial "  FAIL  "
     refute_output --partial "setup_file failed"
     refute_output --partial "no program"
     refute_output --partial "did not end within"
@@ -35,7 +39,7 @@ starter_fails() {
     run_check "$ROOT/build/steps" "$step"
     assert_taught_failure
     # Print the first failure, as a learner would see it.
-    note "starter $step: $(printf '%s\n' "$output" | grep -m1 -A4 '^not ok' | grep -m1 -E '^# [A-Z]' | cut -c3-160)"
+    note "starter $step: $(first_reason)"
 }
 
 mutant_fails() {
@@ -53,7 +57,7 @@ mutant_fails() {
     assert_taught_failure
     # The failure names the true cause, not a symptom.
     assert_output --partial "$cause"
-    note "mutant $name: $(printf '%s\n' "$output" | grep -m1 -A4 '^not ok' | grep -m1 -E '^# [A-Z]' | cut -c3-160)"
+    note "mutant $name: $(first_reason)"
 }
 
 @test "selfcheck: the 01 starter fails its check" { starter_fails 01_auto_commit; }
