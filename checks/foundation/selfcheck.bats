@@ -55,6 +55,8 @@ mutant_fails() {
 @test "selfcheck: the 01 starter fails its check" { starter_fails 01_auto_commit; }
 @test "selfcheck: the 02 starter fails its check" { starter_fails 02_manual_commit; }
 @test "selfcheck: the 03 starter fails its check" { starter_fails 03_batch_commit; }
+@test "selfcheck: the 04 starter fails its check" { starter_fails 04_at_most_once; }
+@test "selfcheck: the 05 starter fails its check" { starter_fails 05_store_after_processing; }
 
 @test "selfcheck: 01 with the default 5000 ms interval fails" { mutant_fails 01_default_interval; }
 @test "selfcheck: 01 with auto-commit off fails" { mutant_fails 01_auto_commit_off; }
@@ -63,6 +65,12 @@ mutant_fails() {
 @test "selfcheck: 03 committing per message fails" { mutant_fails 03_commit_per_message; }
 @test "selfcheck: 03 committing the lowest offset of a batch fails" { mutant_fails 03_commit_first_offset; }
 @test "selfcheck: 03 skipping the commit on Ctrl+C fails" { mutant_fails 03_no_commit_on_stop; }
+@test "selfcheck: 04 committing after processing (at-least-once) fails" { mutant_fails 04_commit_after_processing; }
+@test "selfcheck: 04 committing offset instead of offset+1 fails" { mutant_fails 04_off_by_one; }
+@test "selfcheck: 04 committing asynchronously fails" { mutant_fails 04_async_commit; }
+@test "selfcheck: 05 storing offset instead of offset+1 fails" { mutant_fails 05_store_offset_not_next; }
+@test "selfcheck: 05 storing before processing fails" { mutant_fails 05_store_before_processing; }
+@test "selfcheck: 05 leaving the automatic offset store on fails" { mutant_fails 05_auto_store_left_on; }
 
 @test "selfcheck: every mutant in checks/mutants has a test here" {
     for patch in "$ROOT"/checks/mutants/*.patch; do
