@@ -34,36 +34,29 @@ WRONG=(commit-failed wrong-partition behind own-offset beyond before-processing 
     fail_on_findings $STEP "${WRONG[@]}"
     # One commit per message: each processed message is followed by the program's commit
     # of it, which reaches the broker before the next message starts.
-    problem=$(facts order | awk -v reqs="$(facts request by=program | tr '\n' '|')" '
-        function f(line, key,   i, n, kv) { n = split(line, kv, " "); for (i = 1; i <= n; i++) if (index(kv[i], key "=") == 1) return substr(kv[i], length(key) + 2); return "" }
-        BEGIN { n = split(reqs, r, "|"); for (i = 1; i <= n; i++) if (r[i] != "") { parts[f(r[i], "parts")]++; at[f(r[i], "parts")] = f(r[i], "at") } }
-        { key = f($0, "partition") ":" (f($0, "offset") + 1); done = f($0, "processed1") + 0
-          if (done == 0) next
-          if (!(key in parts)) { printf "skipped\t%s\t%s\n", f($0, "value"), key; exit }
-          if (parts[key] > 1) { printf "twice\t%s\t%s\n", f($0, "value"), key; exit } }')
-    case "$problem" in
-    skipped*) fail "$(printf '%s\n%s\n%s' \
+    order_commits >"$BATS_TEST_TMPDIR/order_commits"
+    kind= value= key= late=
+    read -r kind value key late < <(awk '
+        $7 == 0 { print "skipped", $1, $2 ":" $3 + 1, 0; exit }
+        $7 > 1  { print "twice", $1, $2 ":" $3 + 1, 0; exit }
+        NR > 1 && prev_at > $4 { print "late", prev_value, prev_key, prev_at - $4; exit }
+        { prev_at = $6; prev_value = $1; prev_key = $2 ":" $3 + 1 }' "$BATS_TEST_TMPDIR/order_commits") || true
+    case "${kind:-}" in
+    skipped) fail "$(printf '%s\n%s\n%s' \
         "A processed message was never committed by the program: commit every message once it is processed, not some of them." \
-        "$(echo "$problem" | cut -f2) was processed, but the program never committed partition:offset $(echo "$problem" | cut -f3) ($n_program commits for $n_processed messages)." \
+        "$value was processed, but the program never committed partition:offset $key ($n_program commits for $n_processed messages)." \
         "$(hint_for $STEP)")" ;;
-    twice*) fail "$(printf '%s\n%s\n%s' \
+    twice) fail "$(printf '%s\n%s\n%s' \
         "The program committed the same message more than once: one commit per message." \
-        "partition:offset $(echo "$problem" | cut -f3) (for $(echo "$problem" | cut -f2)) was committed $n_program times in all for $n_processed messages." \
+        "partition:offset $key (for $value) was committed more than once ($n_program commits in all for $n_processed messages)." \
         "$(hint_for $STEP)")" ;;
+    late) fail "$(printf '%s\n%s\n%s' \
+        "A commit reached the broker only after the next message had started: commit each message, and wait for the answer, before taking the next." \
+        "The commit of $value ($key) came $late ms after the next message started." "$(hint_for $STEP)")" ;;
     esac
     [ "$n_program" -eq "$n_processed" ] || fail "$(printf '%s\n%s\n%s' \
         "Expected exactly one commit per processed message." \
         "It processed $n_processed messages and made $n_program commits." "$(hint_for $STEP)")"
-    # Each commit before the next message starts: a slow commit widens what a crash replays.
-    late=$(facts order | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } if (v["started1"] > 0) print v["started1"], v["partition"] ":" v["offset"] + 1, v["value"] }' | sort -n |
-        awk -v reqs="$(facts request by=program | tr '\n' '|')" '
-        function f(line, key,   i, n, kv) { n = split(line, kv, " "); for (i = 1; i <= n; i++) if (index(kv[i], key "=") == 1) return substr(kv[i], length(key) + 2); return "" }
-        BEGIN { n = split(reqs, r, "|"); for (i = 1; i <= n; i++) if (r[i] != "") at[f(r[i], "parts")] = f(r[i], "at") }
-        NR > 1 && prev_key in at && at[prev_key] > $1 { print prev_value, at[prev_key] - $1; exit }
-        { prev_key = $2; prev_value = $3 }')
-    [ -z "$late" ] || fail "$(printf '%s\n%s\n%s' \
-        "A commit reached the broker only after the next message had started: commit each message, and wait for the answer, before taking the next." \
-        "The commit of ${late% *} came ${late#* } ms after the next message started." "$(hint_for $STEP)")"
 
     # The program says what it committed, and that matches the broker.
     n_lines=$(grep -c '^committed ' "$BATS_TEST_TMPDIR/run.out" || true)

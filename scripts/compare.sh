@@ -47,12 +47,24 @@ while [ $# -gt 0 ]; do
 done
 
 BROKER=${BROKER:-127.0.0.1:${KAFKA_PORT:-9092}}
-STRATS=(01_auto_commit 02_manual_commit 03_batch_commit)
-declare -A NAME=([01_auto_commit]="Auto-commit" [02_manual_commit]="Per-message commit" [03_batch_commit]="Batch commit")
-# The exercise's "Use case" column, kept as it is.
+# Every step that is a commit strategy (08 monitors lag; it commits as 03 does).
+declare -A NAME=([01_auto_commit]="Auto-commit" [02_manual_commit]="Per-message commit"
+                 [03_batch_commit]="Batch commit" [04_at_most_once]="Commit before processing"
+                 [05_store_after_processing]="Store after processing, auto-commit"
+                 [06_async_commit]="Async batch commit" [07_idempotent_sink]="Offsets in the sink (SQLite)")
+# The exercise's "Use case" column for its three, kept as it is; the others' from their steps.
 declare -A USE=([01_auto_commit]="Non-critical data, idempotent processing"
                 [02_manual_commit]="Critical data, small volume"
-                [03_batch_commit]="High throughput requirements")
+                [03_batch_commit]="High throughput requirements"
+                [04_at_most_once]="Loss acceptable, duplicates not (alerts, notifications)"
+                [05_store_after_processing]="librdkafka's own at-least-once idiom"
+                [06_async_commit]="High throughput, commit failures reported"
+                [07_idempotent_sink]="Exactly-once effect in a database")
+STRATS=()
+for s in 01_auto_commit 02_manual_commit 03_batch_commit 04_at_most_once 05_store_after_processing \
+         06_async_commit 07_idempotent_sink; do
+    [ -d "solutions/$s" ] && STRATS+=("$s")
+done
 COUNT=60                                   # orders in each crash scenario
 SCENARIOS=(slow fast)
 declare -A PMS=([slow]=2000 [fast]=200)     # -p of the crash run
@@ -68,6 +80,7 @@ commas() { awk -v n="$1" 'BEGIN { s = sprintf("%d", n); o = ""
     while (length(s) > 3) { o = "," substr(s, length(s) - 2) o; s = substr(s, 1, length(s) - 3) } print s o }'; }
 
 make -s build/tools/ping build/tools/topic build/tools/populate build/tools/commits \
+    build/tools/analyze build/tools/libprobe.so \
     "${STRATS[@]/#/build/solutions/}" || { echo "compare: the build failed" >&2; exit 1; }
 if ! build/tools/ping -b "$BROKER" -t 2000 >/dev/null 2>&1; then
     say "no broker answers at $BROKER: starting one (scripts/broker.sh up)"
@@ -103,10 +116,11 @@ crash_case() {
        ! timeout 30 build/tools/populate -b "$BROKER" -t "$topic" -n "$COUNT" >/dev/null 2>>"$dir/setup.err"; then
         bad "could not create and fill $topic: $(tail -n 2 "$dir/setup.err")"; return
     fi
-    run_bin() { # PREFIX ARGS...
+    run_bin() { # PREFIX ARGS...   (the probe writes down each run's commit calls)
         local prefix=$1; shift
+        LD_PRELOAD=$ROOT/build/tools/libprobe.so WORKBOOK_PROBE=$dir/$prefix.probe \
         timeout -k 2 "$RUN_LIMIT" "build/solutions/$s" -b "$BROKER" -t "$topic" -g "$group" \
-            "${SESSION_OPTS[@]}" "$@" >"$dir/$prefix.out" 2>"$dir/$prefix.err" </dev/null
+            --db "$dir/orders.db" "${SESSION_OPTS[@]}" "$@" >"$dir/$prefix.out" 2>"$dir/$prefix.err" </dev/null
     }
     t0=$(ms_now); rc=0
     run_bin crash -p "${PMS[$sc]}" --crash-at "${CRASH[$sc]}" || rc=$?
@@ -124,63 +138,31 @@ crash_case() {
     say "[$sc] ${NAME[$s]}: $(tr '\n' ' ' <"$dir/result")"
 }
 
-# "value partition offset" of every line of kind WORD.
-events() { awk -v w="$1" '$1 == w { v = p = o = ""
-    for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "value") v = kv[2]
-        else if (kv[1] == "partition") p = kv[2]; else if (kv[1] == "offset") o = kv[2] }
-    print v, p, o }' "$2"; }
-vals() { awk '{print $1}' "$@" | sort -u; }
 count() { grep -c . "$@" || true; }
-# Commit requests a run sent. A program that commits itself prints one `committed` line
-# per partition it committed, right after the commit call: a run of consecutive
-# `committed` lines is one request. Auto-commit's timer prints nothing: its requests are
-# counted on the broker, one per commit timestamp (one request carries every partition
-# and the broker stamps them with one time; the timer fires every 3 s).
-requests() { # STRAT OUT COMMITS_FILE [SKIP_LINES]
-    if [ "$1" = 01_auto_commit ]; then
-        tail -n +"$(( ${4:-0} + 1 ))" "$3" | awk -F'\t' '{print $4}' | sort -u | count
-    else
-        awk '$1 == "committed" && prev != "committed" { n++ } { prev = $1 } END { print n + 0 }' "$2"
-    fi
-}
+# One analysis for the checks and for this table (build/tools/analyze): orders lost (never
+# processed), delivered again, processed twice, and each commit request the broker
+# recorded, by the program (its calls, seen by the probe) or by librdkafka on its own.
+fact() { awk -v k="$1" -v kind="$2" '$1 == kind { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) print kv[2] } }' "$3"; }
+requests_in() { awk -v ph="$1" '$1 == "request" && index($0, " phase=" ph " ")' "$2" | count; }
+offsets_in() { awk -v ph="$1" '$1 == "request" && index($0, " phase=" ph " ") { sub(/.* parts=/, ""); n += split($0, a, ",") } END { print n + 0 }' "$2"; }
 
 measure_crash() { # STRAT DIR -> key=value lines
-    local s=$1 d=$2 n1
-    events started "$d/crash.out" >"$d/started1"; events processed "$d/crash.out" >"$d/processed1"
-    events started "$d/rerun.out" >"$d/started2"; events processed "$d/rerun.out" >"$d/processed2"
-    seq 1 "$COUNT" | sed 's/^/Order-/' | sort >"$d/all"
-    comm -23 "$d/all" <(vals "$d/processed1" "$d/processed2") >"$d/lost"
-    comm -12 <(vals "$d/started1") <(vals "$d/started2") >"$d/again"
-    comm -12 <(vals "$d/processed1") <(vals "$d/processed2") >"$d/twice"
-    # What the broker's record says should have happened: the rerun resumes at the offsets
-    # committed before the crash; an order below them that never finished is lost, an
-    # order the crash run had started at or above them comes again.
-    awk -F'\t' '{ c[$2] = $3 } END { for (p in c) print p, c[p] }' "$d/commits1" >"$d/committed"
-    awk 'FNR == NR { c[$1] = $2; next }
-         { i = substr($1, 7) + 0; p = (i - 1) % 3; o = int((i - 1) / 3)
-           if (FILENAME ~ /all$/) { if (o < c[p] + 0) below[$1] = 1 }
-           else if (FILENAME ~ /processed1$/) done[$1] = 1
-           else if (o >= c[p] + 0) again[$1] = 1 }
-         END { for (v in below) if (!(v in done)) print "lost", v
-               for (v in again) print "again", v }' \
-        "$d/committed" "$d/all" "$d/processed1" "$d/started1" | sort >"$d/predicted"
-    n1=$(wc -l <"$d/commits1")
-    (awk '{print "lost", $1}' "$d/lost"; awk '{print "again", $1}' "$d/again") | sort >"$d/observed"
-    cmp -s "$d/observed" "$d/predicted" ||
-        echo "warning=${NAME[$s]}: the rerun did not resume exactly at the offsets the broker had committed ($(diff "$d/predicted" "$d/observed" | grep '^[<>]' | head -n 3 | tr '\n' ' '))"
-    if [ "$s" != 01_auto_commit ]; then
-        [ "$(grep -c '^committed ' "$d/crash.out")" -eq "$n1" ] ||
-            echo "warning=${NAME[$s]}: the crash run printed $(grep -c '^committed ' "$d/crash.out") committed lines, the broker recorded $n1"
-    fi
-    echo "processed_before=$(wc -l <"$d/processed1")"
-    echo "crash_requests=$(requests "$s" "$d/crash.out" "$d/commits1")"
-    echo "crash_offsets=$n1"
-    echo "rerun_requests=$(requests "$s" "$d/rerun.out" "$d/commits2" "$n1")"
-    echo "rerun_offsets=$(( $(wc -l <"$d/commits2") - n1 ))"
-    echo "lost=$(count "$d/lost")"
-    echo "lost_values=$(tr '\n' ' ' <"$d/lost" | sed 's/ $//')"
-    echo "again=$(count "$d/again")"
-    echo "twice=$(count "$d/twice")"
+    local s=$1 d=$2 replayed in_hand
+    build/tools/analyze --count "$COUNT" --probe1 "$d/crash.probe" --probe2 "$d/rerun.probe" \
+        "$d/crash.out" "$d/rerun.out" "$d/commits2" >"$d/facts" || { echo "warning=${NAME[$s]}: the analysis failed"; return; }
+    replayed=$(fact replayed summary "$d/facts") in_hand=$(fact replayed_in_hand summary "$d/facts")
+    # (The sink resumes where its database says, not at Kafka's committed offsets.)
+    [ "$s" != 07_idempotent_sink ] && grep -q '^finding kind=rerun-start' "$d/facts" &&
+        echo "warning=${NAME[$s]}: the rerun did not resume exactly at the offsets the broker had committed ($(grep -m1 '^finding kind=rerun-start' "$d/facts" | cut -d' ' -f3-))"
+    echo "processed_before=$(fact processed1 summary "$d/facts")"
+    echo "crash_requests=$(requests_in run1 "$d/facts")"
+    echo "crash_offsets=$(offsets_in run1 "$d/facts")"
+    echo "rerun_requests=$(requests_in rerun "$d/facts")"
+    echo "rerun_offsets=$(offsets_in rerun "$d/facts")"
+    echo "lost=$(grep -c '^never ' "$d/facts")"
+    echo "lost_values=$(sed -n 's/^never value=//p' "$d/facts" | tr '\n' ' ' | sed 's/ $//')"
+    echo "again=$replayed"
+    echo "twice=$((replayed - in_hand))"
 }
 
 # ---------------------------------------------------------------- the throughput run
@@ -190,8 +172,9 @@ speed_case() { # STRAT
     topic="t-$tag-${s%%_*}-speed" group="g-$tag-${s%%_*}-speed"
     bad() { echo "$*" >"$dir/failed"; say "[throughput] ${NAME[$s]}: FAILED: $*"; }
     rc=0
+    LD_PRELOAD=$ROOT/build/tools/libprobe.so WORKBOOK_PROBE=$dir/run.probe \
     timeout -k 2 "$RUN_LIMIT" "build/solutions/$s" -b "$BROKER" -t "$topic" -g "$group" \
-        -p 0 --crash-at 0 --idle-exit 1 >"$dir/run.out" 2>"$dir/run.err" </dev/null || rc=$?
+        --db "$dir/orders.db" -p 0 --crash-at 0 --idle-exit 1 >"$dir/run.out" 2>"$dir/run.err" </dev/null || rc=$?
     [ "$rc" -eq 0 ] || { bad "exited $rc: $(tail -n 2 "$dir/run.err")"; return; }
     build/tools/commits -b "$BROKER" -g "$group" -t "$topic" >"$dir/commits" 2>"$dir/commits.err" ||
         { bad "could not read the commits: $(tail -n 1 "$dir/commits.err")"; return; }
@@ -202,17 +185,16 @@ speed_case() { # STRAT
     # shellcheck disable=SC1090
     . "$dir/result"
     [ "$msgs" -eq "$BIG" ] || { bad "processed $msgs of $BIG orders"; return; }
-    echo "requests=$(requests "$s" "$dir/run.out" "$dir/commits")" >>"$dir/result"
+    build/tools/analyze --probe1 "$dir/run.probe" "$dir/run.out" "$dir/commits" >"$dir/facts" ||
+        { bad "the analysis failed"; return; }
+    echo "requests=$(requests_in run1 "$dir/facts")" >>"$dir/result"
     echo "offsets=$(wc -l <"$dir/commits")" >>"$dir/result"
-    if [ "$s" != 01_auto_commit ] && [ "$(grep -c '^committed ' "$dir/run.out")" -ne "$(wc -l <"$dir/commits")" ]; then
-        echo "warning=${NAME[$s]}: the throughput run printed $(grep -c '^committed ' "$dir/run.out") committed lines, the broker recorded $(wc -l <"$dir/commits")" >>"$dir/result"
-    fi
     say "[throughput] ${NAME[$s]}: $(tr '\n' ' ' <"$dir/result")"
 }
 
 # ---------------------------------------------------------------- run everything
 say "broker $BROKER; raw outputs in $work"
-say "crash scenarios (all six at once): $COUNT orders each;$(for sc in "${SCENARIOS[@]}"; do printf ' %s: -p %s, crash at order %s;' "$sc" "${PMS[$sc]}" "${CRASH[$sc]}"; done) then a rerun (-p 0, --idle-exit 2)"
+say "crash scenarios ($(( ${#STRATS[@]} * ${#SCENARIOS[@]} )) at once): $COUNT orders each;$(for sc in "${SCENARIOS[@]}"; do printf ' %s: -p %s, crash at order %s;' "$sc" "${PMS[$sc]}" "${CRASH[$sc]}"; done) then a rerun (-p 0, --idle-exit 2)"
 # First the throughput topics (a few hundred ms each), so that filling them does not
 # disturb the crash runs' timing.
 for s in "${STRATS[@]}"; do
@@ -311,11 +293,11 @@ footnotes() {
   (-p ${PMS[fast]}, crash while processing order ${CRASH[fast]}).
 ² Orders the crash run had started (delivered) that the rerun delivered again; in brackets,
   how many of them the crash run had fully processed, i.e. processed twice.
-³ Commit requests in the throughput run. A program that commits itself prints a
-  \`committed\` line per partition right after its commit call, so a run of them is one
-  request; auto-commit's timer requests are counted on the broker, one per commit
-  timestamp. Auto-commit commits by the clock (every 3 s) and at close, not by volume.
-  The offsets the broker recorded are in the details.
+³ Commit requests in the throughput run: the broker's records, grouped by the call that
+  made them (the probe sees each of the program's calls) or, for librdkafka's own commits
+  (auto-commit's timer, close), by their timestamp. Auto-commit commits by the clock and at
+  close, not by volume. The sink keeps its offsets in its database and commits none to
+  Kafka. The offsets the broker recorded are in the details.
 ⁴ Orders processed per second in the throughput run ($(commas "$BIG") orders, -p 0), from the first
   \`started\` line to the last \`processed\` line.
 EOF
@@ -345,7 +327,7 @@ EOF
 librdkafka $rdk, ${kver:-Kafka} (${mode:-?} mode) at $BROKER, the reference solutions
 (build/solutions/). Each strategy ran on its own fresh topic of 3 partitions (order *i* on
 partition (*i*−1) mod 3) and its own group, with 2 s sessions
-(-X session.timeout.ms=2000 -X heartbeat.interval.ms=400). The six crash scenarios ran at
+(-X session.timeout.ms=2000 -X heartbeat.interval.ms=400). The crash scenarios ran at
 the same time (they mostly sleep); the throughput runs ran one after the other. -p is the
 simulated work per work call: one message for auto-commit and per-message commit, a whole
 batch of up to 5 for batch commit. The lost and duplicated orders come from the programs'

@@ -158,7 +158,16 @@ static void judge_asked(const struct story *s, const char *prefix, const char *w
 {
     int64_t hi = highest_done(s, run, p, begin);
     const struct event *last = last_done(s, run, begin);
+    const struct cell *held = cell_at(s, p, n);
 
+    /* The offset of the message in hand when it asked: its own offset. */
+    if (held && started_in(held, run) && started_in(held, run) <= begin &&
+        !(processed_in(held, run) && processed_in(held, run) <= begin)) {
+        printf("finding kind=%sown-offset %s partition=%" PRId32 " offset=%" PRId64
+               " processed_up_to=%" PRId64 " in_hand=%s\n", prefix, what, p, n, hi,
+               held->value ? held->value : "?");
+        return;
+    }
     if (n == hi + 1)
         return;
     if (n == prev) {

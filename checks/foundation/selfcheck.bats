@@ -65,6 +65,8 @@ mutant_fails() {
 @test "selfcheck: the 03 starter fails its check" { starter_fails 03_batch_commit; }
 @test "selfcheck: the 07 starter fails its check" { starter_fails 07_idempotent_sink; }
 @test "selfcheck: the 08 starter fails its check" { starter_fails 08_lag; }
+@test "selfcheck: the 04 starter fails its check" { starter_fails 04_at_most_once; }
+@test "selfcheck: the 05 starter fails its check" { starter_fails 05_store_after_processing; }
 
 @test "selfcheck: 01 with the default 5000 ms interval fails" { mutant_fails 01_default_interval; }
 @test "selfcheck: 01 with auto-commit off fails" { mutant_fails 01_auto_commit_off; }
@@ -93,6 +95,13 @@ mutant_fails() {
 @test "selfcheck: 08 without the report after the last commit fails" { mutant_fails 08_no_final_report; }
 @test "selfcheck: 08 restarting the commit clock on failed commits fails" { mutant_fails 08_clock_on_failed_commit; }
 @test "selfcheck: 08 warning with lag 0 fails" { mutant_fails 08_warn_without_lag; }
+
+@test "selfcheck: 04 committing after processing (at-least-once) fails" { mutant_fails 04_commit_after_processing; }
+@test "selfcheck: 04 committing offset instead of offset+1 fails" { mutant_fails 04_off_by_one; }
+@test "selfcheck: 04 committing asynchronously fails" { mutant_fails 04_async_commit; }
+@test "selfcheck: 05 storing offset instead of offset+1 fails" { mutant_fails 05_store_offset_not_next; }
+@test "selfcheck: 05 storing before processing fails" { mutant_fails 05_store_before_processing; }
+@test "selfcheck: 05 leaving the automatic offset store on fails" { mutant_fails 05_auto_store_left_on; }
 
 # A correct alternative (checks/alternatives/NAME.patch) passes the check it names.
 alternative_passes() {

@@ -353,6 +353,54 @@ expect_own_commits() {
         "$(hint_for "$step")")"
 }
 
+# Per processed order of run 1, in the order they started: "value partition offset started
+# processed commit_at n_commits", where commit_at is when the first commit request the
+# program made for exactly offset + 1 on its partition reached the broker (0: none), and
+# n_commits how many such requests there were.
+order_commits() {
+    awk 'function f(line, key,   i, n, kv) { n = split(line, kv, " "); for (i = 1; i <= n; i++) if (index(kv[i], key "=") == 1) return substr(kv[i], length(key) + 2); return "" }
+         $1 == "request" && index($0, " by=program ") && index($0, " phase=run1 ") {
+             n = split(f($0, "parts"), parts, ",")
+             for (i = 1; i <= n; i++) { cnt[parts[i]]++; if (!(parts[i] in at)) at[parts[i]] = f($0, "at") } }
+         $1 == "order" && f($0, "processed1") + 0 > 0 { order[++m] = $0 }
+         END { for (i = 1; i <= m; i++) { o = order[i]; key = f(o, "partition") ":" (f(o, "offset") + 1)
+                   print f(o, "value"), f(o, "partition"), f(o, "offset"), f(o, "started1"), f(o, "processed1"), (key in at) ? at[key] : 0, cnt[key] + 0 } }' \
+        "$BATS_TEST_TMPDIR/facts" | sort -k4,4n
+}
+
+# Auto-commit's rhythm: the requests librdkafka made on its own while run 1 was processing
+# must come every INTERVAL ms. The timer starts when the consumer is created (LAUNCHED,
+# epoch ms) and fires every interval; a tick with nothing new to commit sends nothing (on a
+# busy machine the first orders may arrive after the first tick). So: the first timer
+# commit lands near a multiple of INTERVAL after launch, and from then on, while orders
+# keep being processed, one lands every INTERVAL (within -500/+700 ms). At least MIN.
+# Usage: expect_timer STEP INTERVAL LAUNCHED MIN
+expect_timer() {
+    local step=$1 interval=$2 launched=$3 min=$4 last_done n_timer gaps bad first rest
+    last_done=$(facts order | sed -n 's/.* processed1=\([0-9]*\).*/\1/p' | sort -n | tail -n1)
+    facts request by=librdkafka close=0 phase=run1 | sed 's/.* at=\([0-9]*\).*/\1/' |
+        awk -v end="${last_done:-0}" '$1 <= end' >"$BATS_TEST_TMPDIR/timer"
+    n_timer=$(wc -l <"$BATS_TEST_TMPDIR/timer")
+    [ "$n_timer" -gt 0 ] || fail "$(printf '%s\n%s\n%s' \
+        "Expected automatic commits while the orders were being processed; the broker recorded none." \
+        "$(summary processed1) orders over about $(( (${last_done:-$launched} - launched) / 1000 )) s." "$(hint_for "$step")")"
+    gaps=$(awk -v t0="$launched" '{ print $1 - t0; t0 = $1 }' "$BATS_TEST_TMPDIR/timer" | tr '\n' ' ')
+    bad=$(awk -v t0="$launched" -v iv="$interval" '
+        function off(ms,   k) { k = int(ms / iv + 0.5); return k < 1 ? iv : (ms - k * iv < 0 ? k * iv - ms : ms - k * iv) }
+        NR == 1 { tol = iv * 0.4; if (tol > 700) tol = 700; if (off($1 - t0) > tol) { print $1 - t0; exit } }
+        NR > 1  { gap = $1 - prev; if (gap < iv - 500 || gap > iv + 700) { print gap; exit } }
+        { prev = $1 }' "$BATS_TEST_TMPDIR/timer")
+    first=${gaps%% *} rest=${gaps#* }
+    [ -z "$bad" ] || fail "$(printf '%s\n%s\n%s' \
+        "Expected an automatic commit every $interval ms while orders were processed." \
+        "The broker recorded the first ${first} ms after launch${rest:+, then the next ones after (ms): ${rest% }}." "$(hint_for "$step")")"
+    [ "$n_timer" -ge "$min" ] || fail "$(printf '%s\n%s\n%s' \
+        "Expected at least $min timer commits while orders were processed." \
+        "The broker recorded $n_timer (ms between them: $gaps)." "$(hint_for "$step")")"
+    TIMER_COMMITS=$n_timer
+    TIMER_GAPS=$(awk '{ if (NR > 1) print $1 - prev; prev = $1 }' "$BATS_TEST_TMPDIR/timer" | tr '\n' ' ')
+}
+
 # Who made the request N: "program" (and how), or "librdkafka" (and when).
 request_by() { field "$(facts request "n=$1")" by; }
 
@@ -369,7 +417,7 @@ explain_finding() {
     case "$kind" in
     before-processing)
         if [ "$by" = librdkafka ]; then
-            echo "librdkafka's auto-commit committed a message that was still being processed: enable.auto.commit is on, and librdkafka stores each message's offset when it hands the message over, before your code processes it."
+            echo "librdkafka's auto-commit (enable.auto.commit) committed a message that was still being processed: librdkafka stores each offset when it hands the message over (enable.auto.offset.store), before your code has processed it."
         else
             echo "The program committed a message before it was processed: that is at-most-once, and a crash in between loses the message."
         fi
@@ -397,6 +445,11 @@ explain_finding() {
         echo "The program's commit did not wait for the broker's answer (asynchronous): it carries on as if committed, and a crash or an error then goes unnoticed."
         echo "Request $req ($(field "$line" fn)) was asynchronous." ;;
     commit-failed)
+        if [ "$(field "$line" fn)" = offsets_store ] && [ "$(field "$line" err)" = _INVALID_ARG ]; then
+            echo "librdkafka refused the program's stores (_INVALID_ARG): it still stores every offset by itself as it hands the message over (enable.auto.offset.store is on), and then refuses stores from the program."
+            echo "The program's call offsets_store returned _INVALID_ARG."
+            return
+        fi
         echo "A commit failed: $(field "$line" err)$( [ "$(field "$line" failed)" != - ] && echo " (per partition: $(field "$line" failed))")."
         echo "The program's call $(field "$line" fn) returned it." ;;
     store-before-processing)

@@ -1,0 +1,193 @@
+/*
+ * Step 04 - at-most-once: commit each message before processing it.
+ *
+ * TASK
+ * This consumer reads the topic `orders` in the group at-most-once-group
+ * and processes each order for 500 ms (-p). Step 02 committed a message
+ * after processing it: a crash then processes the message in hand twice.
+ * Some systems would rather lose a message than handle it twice (a
+ * payment, an SMS, an alarm that wakes someone up). Here you build that
+ * opposite promise, at-most-once: a message counts as done the moment it
+ * is received, before any work is done on it.
+ *
+ * As given, the commits are still left to librdkafka's default
+ * auto-commit, which every 5 s commits whatever was handed out, whether
+ * its processing has begun, ended or not.
+ *
+ *   TODO 1  Make only this program's own commits count, as in step 02.
+ *   TODO 2  Before processing a message, have the broker record it as
+ *           done, and wait for the broker to say so. Then print the
+ *           `committed` line with step_committed(). If the broker
+ *           refuses, report it and stop without processing the message:
+ *           close the consumer and exit 1.
+ *
+ * Then `make run STEP=04` with a crash and a rerun (README.md), and compare
+ * with step 02: same crash, opposite outcome.
+ */
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "step.h" /* options, output lines, simulated work */
+
+static volatile sig_atomic_t run = 1;
+
+/* Ctrl+C (SIGINT) or SIGTERM: leave the loop and shut down cleanly. */
+static void stop(int sig) {
+        (void)sig;
+        run = 0;
+}
+
+/* Set one configuration property. A bad name or value is a bug in this
+ * program: print librdkafka's explanation and give up. */
+static void set_conf(rd_kafka_conf_t *conf, const char *name,
+                     const char *value) {
+        char errstr[512];
+        if (rd_kafka_conf_set(conf, name, value, errstr, sizeof(errstr)) !=
+            RD_KAFKA_CONF_OK) {
+                fprintf(stderr, "%% %s\n", errstr);
+                exit(1);
+        }
+}
+
+int main(int argc, char **argv) {
+        struct step_opts opt = {.group = "at-most-once-group",
+                                .process_ms = 500};
+        struct sigaction sa;
+        rd_kafka_conf_t *conf;
+        rd_kafka_t *rk;
+        rd_kafka_topic_partition_list_t *topics;
+        rd_kafka_resp_err_t err;
+        char errstr[512];
+        int status = 0;
+
+        step_init(&opt, argc, argv, &run);
+
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = stop;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+
+        conf = rd_kafka_conf_new();
+        set_conf(conf, "bootstrap.servers", opt.brokers);
+        set_conf(conf, "group.id", opt.group);
+        /* A group with no committed offset starts at the beginning. */
+        set_conf(conf, "auto.offset.reset", "earliest");
+
+        /* TODO 1: librdkafka commits on a timer unless told otherwise,
+         * and its timer commits whatever it handed out, at a moment this
+         * program does not choose. Step 02 turned that off: do the same
+         * here, so that the only commits are the ones TODO 2 makes, at
+         * the moment it makes them (CONFIGURATION.md). */
+        /* SOLUTION (TODO 1): no background commits at all. */
+        set_conf(conf, "enable.auto.commit", "false");
+
+        /* Print each partition assignment (the kit's callback also starts
+         * the --idle-exit clock). */
+        rd_kafka_conf_set_rebalance_cb(conf, step_rebalance_cb);
+
+        /* -X key=value from the command line, last so that they win. */
+        step_apply_overrides(conf);
+
+        /* rd_kafka_new() takes ownership of conf, on success. */
+        rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+        if (!rk) {
+                fprintf(stderr, "%% Failed to create consumer: %s\n", errstr);
+                rd_kafka_conf_destroy(conf);
+                return 1;
+        }
+
+        /* Serve librdkafka's events and callbacks from
+         * rd_kafka_consumer_poll() too: one queue to poll. */
+        rd_kafka_poll_set_consumer(rk);
+
+        topics = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(topics, opt.topic,
+                                          RD_KAFKA_PARTITION_UA);
+        err = rd_kafka_subscribe(rk, topics);
+        rd_kafka_topic_partition_list_destroy(topics);
+        if (err) {
+                fprintf(stderr, "%% Failed to subscribe to %s: %s\n",
+                        opt.topic, rd_kafka_err2str(err));
+                rd_kafka_destroy(rk);
+                return 1;
+        }
+        fprintf(stderr, "%% Subscribed to %s as %s, waiting for partitions\n",
+                opt.topic, opt.group);
+
+        while (run) {
+                /* A short timeout keeps the loop checking `run`. */
+                rd_kafka_message_t *rkm = rd_kafka_consumer_poll(rk, 100);
+                if (!rkm) {
+                        step_idle();
+                        continue;
+                }
+                if (rkm->err) {
+                        /* Mostly informational: librdkafka recovers by
+                         * itself. A fatal error is the exception. */
+                        fprintf(stderr, "%% Consumer error: %s\n",
+                                rd_kafka_message_errstr(rkm));
+                        if (rkm->err == RD_KAFKA_RESP_ERR__FATAL) {
+                                status = 1;
+                                run    = 0;
+                        }
+                        rd_kafka_message_destroy(rkm);
+                        continue;
+                }
+
+                step_started(rkm);
+
+                /* TODO 2: At-most-once: before any work on this message,
+                 * the broker must record it as done, so that whatever
+                 * happens next, no restart hands it out again.
+                 *   - Which offset must the broker record for that: the
+                 *     message's own, or the next one to read?
+                 *   - Step 02 committed one message with one call. Is
+                 *     the commit done when that call returns, or must
+                 *     the program wait for the broker's answer? What if
+                 *     the program crashes while the commit is still on
+                 *     its way? (rdkafka.h, "Offset management".)
+                 * On success print the line with
+                 * step_committed(partition, next offset). On failure
+                 * print rd_kafka_err2name() and rd_kafka_err2str() of the
+                 * error on stderr, set status = 1, stop the loop, and do
+                 * NOT process the message: its commit is not recorded, so
+                 * a restart will hand it out again. */
+                /* SOLUTION (TODO 2): commit offset + 1 and wait for the
+                 * broker's answer (async = 0), all before step_work(). */
+                err = rd_kafka_commit_message(rk, rkm, 0);
+                if (err) {
+                        fprintf(stderr,
+                                "%% Commit of partition %" PRId32
+                                " offset %" PRId64 " failed: %s: %s\n",
+                                rkm->partition, rkm->offset + 1,
+                                rd_kafka_err2name(err), rd_kafka_err2str(err));
+                        status = 1;
+                        run    = 0;
+                        rd_kafka_message_destroy(rkm);
+                        break;
+                }
+                step_committed(rkm->partition, rkm->offset + 1);
+
+                step_work(&rkm, 1); /* a Ctrl+C here lets it finish */
+                step_processed(rkm);
+
+                rd_kafka_message_destroy(rkm);
+        }
+
+        /* Graceful end (Ctrl+C, --idle-exit, --max, or a failed commit).
+         * With TODO 1 and 2 done, the message in hand was committed before
+         * its processing began and step_work() let it finish: nothing is
+         * left to commit, and close() commits nothing either. close()
+         * leaves the group so that its partitions go to another member at
+         * once. */
+        fprintf(stderr, "%% Closing consumer\n");
+        rd_kafka_consumer_close(rk);
+        rd_kafka_destroy(rk);
+        return status;
+}
