@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make compare`: the three strategies side by side, measured on the broker.
+# `make compare`: every commit strategy side by side, measured on the broker.
 #
 # The exercise's comparison table says High / Low / Best; this puts numbers in their place.
 # Each strategy's reference solution (build/solutions/NN_*) runs the same scenarios, on
@@ -11,10 +11,11 @@
 #                 Many orders per timer period: a crash replays all done since the last one.
 #   throughput:   20,000 orders, -p 0, until 1 s idle: messages per second, commits sent.
 # The crash runs use 2 s sessions (-X session.timeout.ms=2000) so that the rerun does not
-# wait for the dead member, and run all six at once (they mostly sleep); the throughput
+# wait for the dead member, and run them all at once (they mostly sleep); the throughput
 # runs go one after the other so that each has the machine to itself.
 #
-# From the programs' output and the broker's record of commits (build/tools/commits) it
+# From the programs' output, the probe and the broker's record of commits, one analysis
+# (build/tools/analyze, as the checks use it)
 # computes, per strategy: orders lost, orders delivered again (and processed twice),
 # commit requests and offsets, and messages per second. It prints the table, writes it
 # with the details and how it was measured to build/compare.md, and exits 1 if a run
