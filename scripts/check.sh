@@ -58,6 +58,8 @@ for step in "${selected[@]}"; do
     n_tests=$(grep -c '^@test ' "checks/$step.bats")
     jobs=$(jobs_for "$step")
     echo "== $step ($target/$step): $n_tests tests${jobs:+, side by side}"
+    # Their names as they start (side by side, they all start now); each ends below.
+    [ -z "$jobs" ] || sed -n 's/^@test "\(.*\)" {$/  ..    \1/p' "checks/$step.bats"
     hash=$(source_hash "$target" "$step")
     if ! make -s "build/$target/$step" 2>"$results/$step.log"; then
         cat "$results/$step.log" >&2
