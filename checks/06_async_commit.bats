@@ -1,0 +1,233 @@
+#!/usr/bin/env bats
+# Step 06: asynchronous commits, their results, and what goes wrong. Judged from the
+# broker's record of the group's commits (build/tools/commits) together with the
+# program's started/processed/committed/commit-failed lines.
+#
+# Scenario 3 stops and restarts a broker: a PRIVATE one (its own port and data folder),
+# started in the background by setup_file so that it boots while the other tests run,
+# and always stopped by teardown_file.
+
+STEP=06_async_commit
+PRIVATE_PORT=${PRIVATE_PORT:-19302}
+
+setup_file() {
+    load test_helper/common
+    workbook_setup_file
+    mkdir -p "$BATS_FILE_TMPDIR/broker"
+    KAFKA_PORT=$PRIVATE_PORT KAFKA_STATE_DIR=$BATS_FILE_TMPDIR/broker \
+        "$ROOT/scripts/broker.sh" up >"$BATS_FILE_TMPDIR/broker-up.log" 2>&1 </dev/null 3>&- &
+}
+
+teardown_file() {
+    load test_helper/common
+    KAFKA_PORT=$PRIVATE_PORT KAFKA_STATE_DIR=$BATS_FILE_TMPDIR/broker \
+        "$ROOT/scripts/broker.sh" down >/dev/null 2>&1 </dev/null 3>&- || true
+}
+
+setup() {
+    load test_helper/common
+}
+
+teardown() {
+    [ -z "${STEP_PID:-}" ] || kill -KILL "$STEP_PID" 2>/dev/null || true
+    [ -z "${OTHER_PID:-}" ] || kill -KILL "$OTHER_PID" 2>/dev/null || true
+}
+
+# ------------------------------------------------------------------ judging (step 06)
+
+# The batches a run printed (as in check 03): one line per batch,
+#   first_started_ms last_processed_ms size partition:next_offset,...
+batches() {
+    awk '
+        function flush() {
+            if (size == 0) return
+            parts = ""
+            for (p = 0; p < 64; p++) if (p in top) parts = parts (parts == "" ? "" : ",") p ":" (top[p] + 1)
+            print first, last, size, parts
+            delete top; size = 0; last = 0
+        }
+        function field(name,   i, kv) {
+            for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == name) return kv[2] }
+        }
+        $1 == "started" {
+            if (prev != "started") { flush(); first = field("at") }
+            size++; p = field("partition") + 0; o = field("offset") + 0
+            if (!(p in top) || o > top[p]) top[p] = o
+        }
+        $1 == "processed" { last = field("at") }
+        $1 == "started" || $1 == "processed" { prev = $1 }
+        END { flush() }' "$1"
+}
+
+# The broker's commit rounds (one request, one time stamp): "commit_ms p:o,p:o..." with
+# the partitions in numeric order (as in check 03).
+rounds() {
+    sort -k3,3n -k1,1n "$1" | awk '
+        $3 != at { if (n++) print at, parts; at = $3; parts = "" }
+        { parts = parts (parts == "" ? "" : ",") $1 ":" $2 }
+        END { if (n) print at, parts }'
+}
+
+# "partition offset" of every line of kind WORD (committed, commit-failed), sorted.
+reported() { events "$1" "$2" | awk '{print $1, $2}' | sort; }
+
+# Commits the program reported as done that the broker never recorded: a failed commit
+# reported as a success. Prints them (nothing when all are in the broker's record).
+reported_not_recorded() { # RUN.out COMMITS
+    comm -23 <(reported committed "$1" | uniq) <(awk '{print $1, $2}' "$2" | sort -u)
+}
+
+# What the broker recorded that the program never reported (neither line): a result the
+# callback did not hear or did not print.
+recorded_not_reported() { # RUN.out COMMITS
+    comm -23 <(awk '{print $1, $2}' "$2" | sort -u) <(reported committed "$1" | uniq)
+}
+
+# The error names of the commit-failed lines, one per line.
+failed_names() { awk '$1 == "commit-failed" { for (i = 2; i <= NF; i++) if ($i ~ /^error=/) print substr($i, 7) }' "$1" | sort -u; }
+
+# Fails unless every `committed` line matches a commit the broker recorded.
+expect_committed_lines_true() { # RUN.out COMMITS
+    local bad
+    bad=$(reported_not_recorded "$1" "$2")
+    [ -z "$bad" ] || fail "$(printf 'The program printed `committed` for offsets the broker never recorded (partition offset):\n%s\nA commit that failed was reported as a success. In the commit callback each partition has its own result: check every partition'"'"'s err, and print step_commit_failed() for those that failed.\n%s' "$bad" "$(hint_for $STEP)")"
+}
+
+# Every order 1..COUNT processed in the given files (the runs of a scenario).
+expect_none_lost() { # COUNT WHY FILES...
+    local count=$1 why=$2 lost; shift 2
+    events processed "$@" >"$BATS_TEST_TMPDIR/processed"
+    lost=$(missing_values "$count" "$BATS_TEST_TMPDIR/processed")
+    [ -z "$lost" ] || fail "Expected every order processed at least once by the end; never processed: $(echo $lost). $why $(hint_for $STEP)"
+}
+
+# ------------------------------------------------------------------ scenarios
+
+@test "06: one asynchronous commit per batch, after it, each partition's result reported" {
+    fresh_topic 28
+    d=$BATS_TEST_TMPDIR
+    run_step $STEP "$d/run" -p 300 --crash-at 0 --idle-exit 2
+    expect_some_processed "$d/run.out"
+    expect_exit 0 "after --idle-exit" "$d/run"
+    batches "$d/run.out" >"$d/batches"
+    broker_commits >"$d/commits"
+    rounds "$d/commits" >"$d/rounds"
+    n_batches=$(wc -l <"$d/batches")
+    n_rounds=$(wc -l <"$d/rounds")
+
+    big=$(awk '$3 > 5 { print $3; exit }' "$d/batches")
+    [ -z "$big" ] || fail "Expected batches of at most 5 messages; one had $big. $(hint_for $STEP)"
+    if [ "$n_rounds" -ne "$n_batches" ]; then
+        why=""
+        [ "$n_rounds" -lt "$n_batches" ] && why=" Fewer commits than batches: a timer commits instead of the program (is enable.auto.commit still on?)."
+        [ "$n_rounds" -gt "$n_batches" ] && why=" More commits than batches: commit once per batch, one list covering all its partitions."
+        [ "$n_rounds" -eq 0 ] && why=" Nothing was committed: after processing a batch, commit it."
+        fail "Expected one commit per batch ($n_batches batches); the broker recorded commits at $n_rounds different times.$why $(hint_for $STEP)"
+    fi
+    # Batch i and commit i side by side. An asynchronous commit may reach the broker after
+    # the next batch has started, but not after it has finished.
+    problem=$(paste -d' ' "$d/batches" "$d/rounds" | awk '
+        { last[NR] = $2; want[NR] = $4; at[NR] = $5; got[NR] = $6 }
+        END {
+            for (i = 1; i <= NR; i++) {
+                if (at[i] < last[i]) {
+                    printf "Batch %d was committed %d ms before it finished processing: commit after processing, or a crash loses the batch (at-most-once).", i, last[i] - at[i]; exit }
+                if (i < NR && at[i] > last[i + 1]) {
+                    printf "Batch %d was committed only after batch %d was processed: commit each batch right after it is processed.", i, i + 1; exit }
+                if (got[i] != want[i]) {
+                    printf "Batch %d needed the commit (partition:next offset) %s; the broker recorded %s. Commit, for every partition in the batch, its highest offset + 1.", i, want[i], got[i]; exit }
+            }
+        }')
+    [ -z "$problem" ] || fail "$problem $(hint_for $STEP)"
+
+    expect_committed_lines_true "$d/run.out" "$d/commits"
+    unheard=$(recorded_not_reported "$d/run.out" "$d/commits")
+    [ -z "$unheard" ] || fail "$(printf 'The broker recorded these commits (partition offset), but the program printed no `committed` line for them:\n%s\nThe result of an asynchronous commit comes later, to a callback served by rd_kafka_consumer_poll(): register one, and print step_committed() for each partition that succeeded.\n%s' "$unheard" "$(hint_for $STEP)")"
+    failed=$(grep -c '^commit-failed ' "$d/run.out" || true)
+    [ "$failed" -eq 0 ] || fail "Expected no failed commit in a plain run; saw $failed: $(failed_names "$d/run.out" | tr '\n' ' '). $(hint_for $STEP)"
+    note "$n_batches batches, $n_rounds commits, every result reported"
+}
+
+@test "06: a second member joins mid-run: no order processed by both, none lost" {
+    fresh_topic 60
+    d=$BATS_TEST_TMPDIR
+    start_step $STEP "$d/a" -p 300 --crash-at 0 --idle-exit 3
+    OTHER_PID=$STEP_PID
+    wait_for_lines "$d/a.out" processed 5
+    STEP_PID=
+    run_step $STEP "$d/b" -p 300 --crash-at 0 --idle-exit 3
+    expect_exit 0 "after --idle-exit (the second member)" "$d/b"
+    STEP_STATUS=0
+    wait "$OTHER_PID" || STEP_STATUS=$?
+    OTHER_PID=
+    expect_exit 0 "after --idle-exit (the first member)" "$d/a"
+
+    events processed "$d/a.out" >"$d/pa"
+    events processed "$d/b.out" >"$d/pb"
+    both=$(comm -12 <(values "$d/pa" | uniq) <(values "$d/pb" | uniq))
+    [ -z "$both" ] || fail "$(printf 'Expected each order processed by one member only; processed by both: %s.\nWhen partitions are revoked, the member must commit what it processed, synchronously, before it lets them go, and drop the messages of those partitions it holds but has not processed: the new owner starts at the committed offset.\n%s' "$(echo $both)" "$(hint_for $STEP)")"
+    rerun=()
+    if [ -n "$(missing_values 60 "$d/pa" "$d/pb")" ]; then
+        run_step $STEP "$d/rerun" -p 20 --crash-at 0 --idle-exit 2
+        rerun=("$d/rerun.out")
+    fi
+    expect_none_lost 60 "Their offsets were committed by a member that never processed them (a commit at revoke must cover only what was processed)." "$d/a.out" "$d/b.out" "${rerun[@]}"
+    note "member A processed $(wc -l <"$d/pa"), member B $(wc -l <"$d/pb")$( [ ${#rerun[@]} -eq 0 ] || echo ", the rerun $(grep -c '^processed ' "$d/rerun.out")")"
+}
+
+@test "06: put out of the group, the refused commit is reported by name, and the program carries on" {
+    fresh_topic 12
+    d=$BATS_TEST_TMPDIR
+    # 1.5 s of work is more than max.poll.interval.ms: librdkafka leaves the group, and
+    # the broker refuses the batch's commit. --max 6: one batch, then one more after rejoining.
+    run_step $STEP "$d/run" -p 1500 --crash-at 0 --idle-exit 2 --max 6 \
+        -X session.timeout.ms=1000 -X heartbeat.interval.ms=300 -X max.poll.interval.ms=1000
+    expect_some_processed "$d/run.out"
+    expect_exit 0 "after --max 6: a refused commit is reported, and the program carries on (the next commit that succeeds covers it)" "$d/run"
+    names=$(failed_names "$d/run.out")
+    if [ -z "$names" ]; then
+        fail "$(printf 'Expected the refused commit reported per partition on stdout (step_commit_failed: `commit-failed partition=P offset=O error=NAME`); there was none. Its stderr ends with:\n%s\nThe commit callback gets one err for the request and one per partition: report each partition.\n%s' "$(tail -n 4 "$d/run.err")" "$(hint_for $STEP)")"
+    fi
+    echo "$names" | grep -Eqv '^(UNKNOWN_MEMBER_ID|ILLEGAL_GENERATION|REBALANCE_IN_PROGRESS|_STATE|_ASSIGNMENT_LOST|_MAX_POLL_EXCEEDED|_WAIT_COORD)$' &&
+        fail "Unexpected error names in commit-failed lines: $(echo $names). $(hint_for $STEP)"
+    broker_commits >"$d/commits"
+    expect_committed_lines_true "$d/run.out" "$d/commits"
+    after=$(awk '/^commit-failed / { seen = 1 } seen && /^started / { n++ } END { print n + 0 }' "$d/run.out")
+    assigned=$(grep -c '^% assigned' "$d/run.err" || true)
+    [ "$after" -gt 0 ] && [ "$assigned" -ge 2 ] || fail "Expected the program to rejoin and go on after the refused commit; it started $after message(s) after it and was assigned partitions $assigned time(s). Do not stop on a failed commit: librdkafka rejoins the group by itself on the next poll. $(hint_for $STEP)"
+
+    run_step $STEP "$d/rerun" -p 20 --crash-at 0 --idle-exit 2
+    expect_exit 0 "after --idle-exit (the rerun)" "$d/rerun"
+    expect_none_lost 12 "" "$d/run.out" "$d/rerun.out"
+    note "refused with: $(echo $names); rejoined ($assigned assignments) and carried on"
+}
+
+@test "06: the broker stops mid-run and comes back: failed commits reported, nothing lost" {
+    d=$BATS_TEST_TMPDIR
+    BROKER=127.0.0.1:$PRIVATE_PORT
+    private() { KAFKA_PORT=$PRIVATE_PORT KAFKA_STATE_DIR=$BATS_FILE_TMPDIR/broker "$ROOT/scripts/broker.sh" "$@" </dev/null 3>&-; }
+    # setup_file started it in the background: wait for it (or start it now).
+    private up >"$d/up0.log" 2>&1 || fail "the private broker on port $PRIVATE_PORT did not start: $(tail -n 5 "$d/up0.log" "$BATS_FILE_TMPDIR/broker-up.log")"
+    fresh_topic 30
+    RUN_TIMEOUT=45
+    start_step $STEP "$d/run" -p 1000 --crash-at 0 --idle-exit 6
+    wait_for_lines "$d/run.out" committed 1
+    private down >"$d/down.log" 2>&1
+    sleep 2
+    private up >"$d/up.log" 2>&1 || fail "the private broker did not come back: $(tail -n 5 "$d/up.log")"
+    STEP_STATUS=0
+    wait "$STEP_PID" || STEP_STATUS=$?
+    STEP_PID=
+    expect_exit 0 "after --idle-exit, once the broker was back" "$d/run"
+    broker_commits >"$d/commits"
+    names=$(failed_names "$d/run.out")
+    [ -n "$names" ] || fail "$(printf 'Expected commits that failed while the broker was down to be reported (commit-failed lines); there were none. Its stderr ends with:\n%s\n%s' "$(tail -n 4 "$d/run.err")" "$(hint_for $STEP)")"
+    expect_committed_lines_true "$d/run.out" "$d/commits"
+    rerun=()
+    if [ -n "$(missing_values 30 <(events processed "$d/run.out"))" ]; then
+        run_step $STEP "$d/rerun" -p 20 --crash-at 0 --idle-exit 2
+        rerun=("$d/rerun.out")
+    fi
+    expect_none_lost 30 "" "$d/run.out" "${rerun[@]}"
+    note "failed while the broker was away: $(echo $names); $(grep -c '^commit-failed ' "$d/run.out") failed, $(grep -c '^committed ' "$d/run.out") committed"
+}
