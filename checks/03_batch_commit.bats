@@ -17,52 +17,8 @@ teardown() {
     [ -z "${STEP_PID:-}" ] || kill -KILL "$STEP_PID" 2>/dev/null || true
 }
 
-# The batches a run printed: a batch is a run of `started` lines and the lines up to the
-# next `started`. One line per batch:
-#   first_started_ms last_processed_ms size partition:next_offset,partition:next_offset...
-# (next_offset = the highest offset of that partition in the batch + 1, what its commit
-# must say.)
-batches() {
-    awk '
-        function flush() {
-            if (size == 0) return
-            parts = ""
-            for (p = 0; p < 64; p++) if (p in top) parts = parts (parts == "" ? "" : ",") p ":" (top[p] + 1)
-            print first, last, size, parts
-            delete top; size = 0; last = 0
-        }
-        function field(name,   i, kv) {
-            for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == name) return kv[2] }
-        }
-        $1 == "started" {
-            if (prev != "started") { flush(); first = field("at") }
-            size++; p = field("partition") + 0; o = field("offset") + 0
-            if (!(p in top) || o > top[p]) top[p] = o
-        }
-        $1 == "processed" { last = field("at") }
-        $1 == "started" || $1 == "processed" || $1 == "committed" { prev = $1 }
-        END { flush() }' "$1"
-}
-
 # The mistakes a batch commit can make, in the order their causes are named.
 WRONG=(commit-failed wrong-partition behind own-offset beyond before-processing async auto-commit)
-
-# The program's commit requests: "at partition:offset,..." (recommits of unchanged offsets
-# left out: they are harmless), one line per request, oldest first.
-program_requests() {
-    local recommits
-    recommits=$(facts finding kind=recommit | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } print v["request"], v["partition"] ":" v["offset"] }')
-    facts request by=program | awk -v rc="$recommits" '
-        BEGIN { n = split(rc, r, "\n"); for (i = 1; i <= n; i++) skip[r[i]] = 1 }
-        { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-          m = split(v["parts"], p, ","); out = ""
-          for (i = 1; i <= m; i++) if (!((v["n"] " " p[i]) in skip)) out = out (out == "" ? "" : ",") p[i]
-          if (out != "") print v["at"], out }' |
-        awk '{ n = split($2, s, ",")
-               for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) {
-                   split(s[i], x, ":"); split(s[j], y, ":"); if (y[1] + 0 < x[1] + 0) { t = s[i]; s[i] = s[j]; s[j] = t } }
-               out = s[1]; for (i = 2; i <= n; i++) out = out "," s[i]; print $1, out }'
-}
 
 @test "03: one commit per batch of at most 5, after the batch and covering each of its partitions" {
     # 7 orders a partition, batches of 5: the second batch cannot fill up from one

@@ -193,7 +193,7 @@ native_up() {
     # setsid + nohup: the broker outlives this shell and the terminal; fd 3 closed so a
     # bats test that starts it does not wait on it.
     setsid nohup "${JAVA_CMD[@]}" kafka.Kafka "$STATE/server.properties" \
-        >"$STATE/stdout.log" 2>&1 </dev/null 3>&- &
+        >"$STATE/stdout.log" 2>&1 </dev/null 3>&- 9>&- &
     pid=$!
     echo "$pid" >"$STATE/kafka.pid"
     wait_ready "$pid"
@@ -218,16 +218,37 @@ docker_up() {
     if ! docker_running && port_taken "$PORT"; then
         die "port $PORT is already taken by $(port_owner "$PORT" || true) which is not this workbook's broker: stop it, or use KAFKA_PORT=19092 make broker-up"
     fi
-    compose up -d >&2
+    compose up -d >&2 9>&-
     wait_ready ""
     say "up (docker, apache/kafka:$VERSION, container broker, $ADDRESS)"
 }
 
 # --------------------------------------------------------------------- commands
 
+# One up, down or reset at a time per data folder: two at once would start two JVMs on
+# one folder, or stop a broker another command is still starting. (flock, util-linux;
+# the lock is let go when this script ends. The broker itself never holds it: 9>&-.)
+lock() {
+    command -v flock >/dev/null 2>&1 || return 0
+    mkdir -p "$(dirname "$STATE")"
+    exec 9>>"$STATE.lock"
+    flock -n 9 && return 0
+    say "another broker command is running for $STATE; waiting for it to finish..." >&2
+    flock -w 300 9 || die "another broker command has held $STATE.lock for 5 minutes; is one stuck? (fuser $STATE.lock)"
+}
+
+down() {
+    case "$(current_mode)" in
+        native) native_down ;;
+        docker) compose down >&2; say "down (docker; data kept in the broker-data volume)" ;;
+        none) say "not running" ;;
+    esac
+}
+
 cmd=${1:-}
 case "$cmd" in
     up)
+        lock
         case "$(current_mode)" in
             native) native_up ;;
             docker) docker_up ;;
@@ -235,13 +256,11 @@ case "$cmd" in
                   if [ "$mode" = docker ]; then docker_up; else native_up; fi ;;
         esac ;;
     down)
-        case "$(current_mode)" in
-            native) native_down ;;
-            docker) compose down >&2; say "down (docker; data kept in the broker-data volume)" ;;
-            none) say "not running" ;;
-        esac ;;
+        lock
+        down ;;
     reset)
-        "$0" down
+        lock
+        down
         rm -rf "$STATE/data"
         if docker_engine; then compose down -v >/dev/null 2>&1 || true; fi
         say "data wiped: the next 'make broker-up' starts an empty Kafka" ;;

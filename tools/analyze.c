@@ -154,14 +154,17 @@ static int covers_unprocessed(const struct story *s, const char *prefix, const c
  * N on P, asked at BEGIN in RUN, where PREV was P's committed offset.
  */
 static void judge_asked(const struct story *s, const char *prefix, const char *what,
-                        enum run run, int32_t p, int64_t n, int64_t prev, int64_t begin)
+                        const struct call *cl, int32_t p, int64_t n, int64_t prev)
 {
+    enum run run = cl->run;
+    int64_t begin = cl->begin;
     int64_t hi = highest_done(s, run, p, begin);
     const struct event *last = last_done(s, run, begin);
     const struct cell *held = cell_at(s, p, n);
 
-    /* The offset of the message in hand when it asked: its own offset. */
-    if (held && started_in(held, run) && started_in(held, run) <= begin &&
+    /* The offset of a message in hand when it asked - handed over (the probe
+     * says which, exactly) and not processed yet: its own offset. */
+    if (held && n <= story_delivered(cl, p) &&
         !(processed_in(held, run) && processed_in(held, run) <= begin)) {
         printf("finding kind=%sown-offset %s partition=%" PRId32 " offset=%" PRId64
                " processed_up_to=%" PRId64 " in_hand=%s\n", prefix, what, p, n, hi,
@@ -269,8 +272,7 @@ static void findings(const struct story *s)
                                prev, c->ms))
             continue;
         if (q->call >= 0)
-            judge_asked(s, "", what, run_of(c->phase), c->partition, c->offset, prev,
-                        s->calls[q->call].begin);
+            judge_asked(s, "", what, &s->calls[q->call], c->partition, c->offset, prev);
     }
     for (size_t r = 0; r < s->n_requests; r++) {
         const struct request *q = &s->requests[r];
@@ -300,8 +302,7 @@ static void findings(const struct story *s)
             int64_t prev = committed_at(s, c->parts[j], c->begin);
             if (!covers_unprocessed(s, "store-", what, c->run, c->parts[j],
                                     c->offsets[j], c->offsets[j] - 1, c->begin))
-                judge_asked(s, "store-", what, c->run, c->parts[j], c->offsets[j], prev,
-                            c->begin);
+                judge_asked(s, "store-", what, c, c->parts[j], c->offsets[j], prev);
         }
     }
     for (size_t i = 0; i < s->n_lanes; i++) {

@@ -20,6 +20,11 @@
  *                                 result
  *   call fn=close begin=MS end=MS the consumer's close
  *
+ * Each call line also says, per partition, the highest offset librdkafka had
+ * handed to the program when the call began (delivered=P:O,...): with the
+ * program's own lines that tells which messages were in its hands, exactly,
+ * where timestamps to the millisecond cannot.
+ *
  * Each line is written with one write(2) as the call returns, so a program
  * that dies (_exit, SIGKILL) leaves every finished line behind.  The probe
  * changes nothing: each wrapper calls the real function (dlsym RTLD_NEXT)
@@ -49,6 +54,36 @@ static const char *const always[] = {
  * rd_kafka_destroy calls rd_kafka_consumer_close); only the program's own
  * call, the outermost, is written down. */
 static __thread int depth;
+
+/* The highest offset handed to the program, per partition (-1: none). */
+#define MAX_PARTS 256
+static int64_t delivered[MAX_PARTS];
+static int delivered_init;
+
+static void note_delivered(const rd_kafka_message_t *m)
+{
+    if (!delivered_init) {
+        for (int i = 0; i < MAX_PARTS; i++)
+            delivered[i] = -1;
+        delivered_init = 1;
+    }
+    if (m && !m->err && m->partition >= 0 && m->partition < MAX_PARTS &&
+        m->offset > delivered[m->partition])
+        delivered[m->partition] = m->offset;
+}
+
+/* "P:O,..." of what was handed over so far ("-" when nothing). */
+static const char *delivered_text(char *buf, size_t size)
+{
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (int i = 0; delivered_init && i < MAX_PARTS && used + 32 < size; i++)
+        if (delivered[i] >= 0)
+            used += (size_t)snprintf(buf + used, size - used, "%s%d:%" PRId64,
+                                     used ? "," : "", i, delivered[i]);
+    return buf[0] ? buf : "-";
+}
 
 static int64_t now_ms(void)
 {
@@ -205,6 +240,9 @@ rd_kafka_resp_err_t rd_kafka_commit(rd_kafka_t *rk,
                                 int))real("rd_kafka_commit");
     char text[2048], errs[2048];
     int64_t begin = now_ms();
+    char dl[2048];
+
+    delivered_text(dl, sizeof dl);
     rd_kafka_resp_err_t err;
 
     depth++;
@@ -213,8 +251,8 @@ rd_kafka_resp_err_t rd_kafka_commit(rd_kafka_t *rk,
     if (depth)
         return err;
 
-    emit("call fn=commit async=%d offsets=%s begin=%" PRId64 " end=%" PRId64
-         " err=%s failed=%s",
+    emit("call fn=commit delivered=%s async=%d offsets=%s begin=%" PRId64 " end=%" PRId64
+         " err=%s failed=%s", dl,
          async ? 1 : 0, offsets_text(offsets, text, sizeof text), begin, now_ms(),
          rd_kafka_err2name(err), async ? "-" : errors_text(offsets, errs, sizeof errs));
     return err;
@@ -227,6 +265,9 @@ rd_kafka_resp_err_t rd_kafka_commit_message(rd_kafka_t *rk,
         (rd_kafka_resp_err_t(*)(rd_kafka_t *, const rd_kafka_message_t *, int))real(
             "rd_kafka_commit_message");
     int64_t begin = now_ms();
+    char dl[2048];
+
+    delivered_text(dl, sizeof dl);
     rd_kafka_resp_err_t err;
 
     depth++;
@@ -236,8 +277,8 @@ rd_kafka_resp_err_t rd_kafka_commit_message(rd_kafka_t *rk,
         return err;
 
     /* It commits the message's offset + 1 on its partition. */
-    emit("call fn=commit_message async=%d offsets=%" PRId32 ":%" PRId64
-         " begin=%" PRId64 " end=%" PRId64 " err=%s failed=-",
+    emit("call fn=commit_message delivered=%s async=%d offsets=%" PRId32 ":%" PRId64
+         " begin=%" PRId64 " end=%" PRId64 " err=%s failed=-", dl,
          async ? 1 : 0, rkm ? rkm->partition : -1, rkm ? rkm->offset + 1 : -1, begin,
          now_ms(), rd_kafka_err2name(err));
     return err;
@@ -258,6 +299,9 @@ rd_kafka_resp_err_t rd_kafka_commit_queue(
     fn_t fn = (fn_t)real("rd_kafka_commit_queue");
     char text[2048];
     int64_t begin = now_ms();
+    char dl[2048];
+
+    delivered_text(dl, sizeof dl);
     rd_kafka_resp_err_t err;
 
     depth++;
@@ -267,8 +311,8 @@ rd_kafka_resp_err_t rd_kafka_commit_queue(
         return err;
 
     /* With no queue, the call waits for the result and serves the callback. */
-    emit("call fn=commit_queue async=%d offsets=%s begin=%" PRId64 " end=%" PRId64
-         " err=%s failed=-",
+    emit("call fn=commit_queue delivered=%s async=%d offsets=%s begin=%" PRId64 " end=%" PRId64
+         " err=%s failed=-", dl,
          rkqu ? 1 : 0, offsets_text(offsets, text, sizeof text), begin, now_ms(),
          rd_kafka_err2name(err));
     return err;
@@ -282,6 +326,9 @@ rd_kafka_resp_err_t rd_kafka_offsets_store(rd_kafka_t *rk,
             "rd_kafka_offsets_store");
     char text[2048], errs[2048];
     int64_t begin = now_ms();
+    char dl[2048];
+
+    delivered_text(dl, sizeof dl);
     rd_kafka_resp_err_t err;
 
     offsets_text(offsets, text, sizeof text);
@@ -290,8 +337,8 @@ rd_kafka_resp_err_t rd_kafka_offsets_store(rd_kafka_t *rk,
     depth--;
     if (depth)
         return err;
-    emit("call fn=offsets_store async=0 offsets=%s begin=%" PRId64 " end=%" PRId64
-         " err=%s failed=%s",
+    emit("call fn=offsets_store delivered=%s async=0 offsets=%s begin=%" PRId64 " end=%" PRId64
+         " err=%s failed=%s", dl,
          text, begin, now_ms(), rd_kafka_err2name(err),
          errors_text(offsets, errs, sizeof errs));
     return err;
@@ -304,6 +351,9 @@ rd_kafka_resp_err_t rd_kafka_offset_store(rd_kafka_topic_t *rkt, int32_t partiti
         (rd_kafka_resp_err_t(*)(rd_kafka_topic_t *, int32_t, int64_t))real(
             "rd_kafka_offset_store");
     int64_t begin = now_ms();
+    char dl[2048];
+
+    delivered_text(dl, sizeof dl);
     rd_kafka_resp_err_t err;
 
     depth++;
@@ -312,8 +362,8 @@ rd_kafka_resp_err_t rd_kafka_offset_store(rd_kafka_topic_t *rkt, int32_t partiti
     if (depth)
         return err;
 
-    emit("call fn=offset_store async=0 offsets=%" PRId32 ":%" PRId64 " begin=%" PRId64
-         " end=%" PRId64 " err=%s failed=-",
+    emit("call fn=offset_store delivered=%s async=0 offsets=%" PRId32 ":%" PRId64 " begin=%" PRId64
+         " end=%" PRId64 " err=%s failed=-", dl,
          partition, offset, begin, now_ms(), rd_kafka_err2name(err));
     return err;
 }
@@ -323,6 +373,9 @@ rd_kafka_resp_err_t rd_kafka_consumer_close(rd_kafka_t *rk)
     rd_kafka_resp_err_t (*fn)(rd_kafka_t *) =
         (rd_kafka_resp_err_t(*)(rd_kafka_t *))real("rd_kafka_consumer_close");
     int64_t begin = now_ms();
+    char dl[2048];
+
+    delivered_text(dl, sizeof dl);
     rd_kafka_resp_err_t err;
 
     depth++;
@@ -331,8 +384,8 @@ rd_kafka_resp_err_t rd_kafka_consumer_close(rd_kafka_t *rk)
     if (depth)
         return err;
 
-    emit("call fn=close async=0 offsets=- begin=%" PRId64 " end=%" PRId64
-         " err=%s failed=-",
+    emit("call fn=close delivered=%s async=0 offsets=- begin=%" PRId64 " end=%" PRId64
+         " err=%s failed=-", dl,
          begin, now_ms(), rd_kafka_err2name(err));
     return err;
 }
@@ -344,4 +397,27 @@ void rd_kafka_destroy(rd_kafka_t *rk)
     depth++;
     fn(rk);
     depth--;
+}
+
+rd_kafka_message_t *rd_kafka_consumer_poll(rd_kafka_t *rk, int timeout_ms)
+{
+    rd_kafka_message_t *(*fn)(rd_kafka_t *, int) =
+        (rd_kafka_message_t * (*)(rd_kafka_t *, int)) real("rd_kafka_consumer_poll");
+    rd_kafka_message_t *m = fn(rk, timeout_ms);
+
+    note_delivered(m);
+    return m;
+}
+
+ssize_t rd_kafka_consume_batch_queue(rd_kafka_queue_t *rkqu, int timeout_ms,
+                                     rd_kafka_message_t **msgs, size_t size)
+{
+    ssize_t (*fn)(rd_kafka_queue_t *, int, rd_kafka_message_t **, size_t) =
+        (ssize_t(*)(rd_kafka_queue_t *, int, rd_kafka_message_t **, size_t))real(
+            "rd_kafka_consume_batch_queue");
+    ssize_t n = fn(rkqu, timeout_ms, msgs, size);
+
+    for (ssize_t i = 0; i < n; i++)
+        note_delivered(msgs[i]);
+    return n;
 }

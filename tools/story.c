@@ -516,29 +516,47 @@ static enum call_fn call_fn_of(const char *name)
     return CALL_OTHER;
 }
 
-/* "P:N,P:N" (or "stored", or "-") into the call. */
-static int parse_offsets(const char *text, struct call *c)
+/* "P:N,P:N" (or "-") into PARTS/OFFSETS; returns how many, or -1. */
+static int parse_pairs(const char *text, int32_t *parts, int64_t *offsets)
 {
     const char *p = text;
+    int n = 0;
 
-    c->stored = !strcmp(text, "stored");
-    if (c->stored || !strcmp(text, "-"))
+    if (!strcmp(text, "-"))
         return 0;
     while (*p) {
         char *end;
         long long part = strtoll(p, &end, 10), off;
 
-        if (end == p || *end != ':' || c->n_parts == MAX_CALL_PARTS)
+        if (end == p || *end != ':' || n == MAX_CALL_PARTS)
             return -1;
         p = end + 1;
         off = strtoll(p, &end, 10);
         if (end == p || (*end && *end != ','))
             return -1;
-        c->parts[c->n_parts] = (int32_t)part;
-        c->offsets[c->n_parts++] = off;
+        parts[n] = (int32_t)part;
+        offsets[n++] = off;
         p = *end ? end + 1 : end;
     }
-    return 0;
+    return n;
+}
+
+/* "P:N,P:N" (or "stored", or "-") into the call. */
+static int parse_offsets(const char *text, struct call *c)
+{
+    c->stored = !strcmp(text, "stored");
+    if (c->stored)
+        return 0;
+    c->n_parts = parse_pairs(text, c->parts, c->offsets);
+    return c->n_parts < 0 ? -1 : 0;
+}
+
+int64_t story_delivered(const struct call *c, int32_t partition)
+{
+    for (int i = 0; i < c->n_delivered; i++)
+        if (c->dparts[i] == partition)
+            return c->doffsets[i];
+    return -1;
 }
 
 int story_read_probe(struct story *s, const char *path, enum run run)
@@ -584,6 +602,9 @@ int story_read_probe(struct story *s, const char *path, enum run run)
                 strcpy(c.err, "?");
             if (word(line, "failed", c.failed, sizeof c.failed))
                 strcpy(c.failed, "-");
+            c.n_delivered = -1;
+            if (!word(line, "delivered", offsets, sizeof offsets))
+                c.n_delivered = parse_pairs(offsets, c.dparts, c.doffsets);
             s->calls = grow(s->calls, &s->cap_calls, s->n_calls, sizeof *s->calls);
             s->calls[s->n_calls++] = c;
         }

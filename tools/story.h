@@ -76,6 +76,9 @@ struct call {
     int64_t begin, end;         /* epoch ms */
     char err[48];               /* librdkafka's name for the result */
     char failed[256];           /* per-partition failures, "P:ERR,..." */
+    int32_t dparts[MAX_CALL_PARTS];     /* the highest offset handed to the */
+    int64_t doffsets[MAX_CALL_PARTS];   /* program per partition, at begin  */
+    int n_delivered;                    /* (-1: the probe did not say)      */
     int n_records;              /* broker records attributed to it */
 };
 
@@ -181,6 +184,10 @@ struct lane *story_find_lane(struct story *s, int32_t partition);
 
 /* Where the rerun should have started on a lane; -1: cannot tell. */
 int64_t story_expected_start(const struct lane *l);
+
+/* The highest offset of PARTITION handed to the program when call C began
+ * (-1: none, or the probe did not say). */
+int64_t story_delivered(const struct call *c, int32_t partition);
 
 /* A setting's value in RUN, or DEF when the probe did not report it. */
 const char *story_setting(const struct story *s, enum run run, const char *key,

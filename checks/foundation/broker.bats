@@ -34,6 +34,17 @@ setup() {
     assert_output --partial "kafka.Kafka"
 }
 
+@test "broker: two ups at once start one broker: the second waits for the first" {
+    run -0 timeout 60 "$ROOT/scripts/broker.sh" down
+    "$ROOT/scripts/broker.sh" up >"$BATS_TEST_TMPDIR/first.log" 2>&1 3>&- &
+    first=$!
+    run -0 timeout 180 "$ROOT/scripts/broker.sh" up
+    wait "$first" || fail "the first up failed: $(cat "$BATS_TEST_TMPDIR/first.log")"
+    # Exactly one JVM on this data folder, and it answers.
+    assert_equal "$(pgrep -fc "kafka.Kafka $KAFKA_STATE_DIR/server.properties")" 1
+    run -0 timeout 10 "$TOOLS/ping" -b "$LIFE_BROKER"
+}
+
 @test "broker: status gives mode, version, process, address and readiness" {
     run -0 timeout 120 "$ROOT/scripts/broker.sh" up
     run -0 timeout 10 "$ROOT/scripts/broker.sh" status

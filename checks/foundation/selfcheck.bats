@@ -63,6 +63,7 @@ mutant_fails() {
 @test "selfcheck: the 01 starter fails its check" { starter_fails 01_auto_commit; }
 @test "selfcheck: the 02 starter fails its check" { starter_fails 02_manual_commit; }
 @test "selfcheck: the 03 starter fails its check" { starter_fails 03_batch_commit; }
+@test "selfcheck: the 06 starter fails its check" { starter_fails 06_async_commit; }
 @test "selfcheck: the 07 starter fails its check" { starter_fails 07_idempotent_sink; }
 @test "selfcheck: the 08 starter fails its check" { starter_fails 08_lag; }
 @test "selfcheck: the 04 starter fails its check" { starter_fails 04_at_most_once; }
@@ -102,6 +103,10 @@ mutant_fails() {
 @test "selfcheck: 05 storing offset instead of offset+1 fails" { mutant_fails 05_store_offset_not_next; }
 @test "selfcheck: 05 storing before processing fails" { mutant_fails 05_store_before_processing; }
 @test "selfcheck: 05 leaving the automatic offset store on fails" { mutant_fails 05_auto_store_left_on; }
+@test "selfcheck: 06 stopping on a failed commit fails" { mutant_fails 06_stop_on_failed_commit; }
+@test "selfcheck: 06 reporting every partition as committed fails" { mutant_fails 06_callback_ignores_errors; }
+@test "selfcheck: 06 reporting only the overall commit error fails" { mutant_fails 06_overall_error_only; }
+@test "selfcheck: 06 committing before processing fails" { mutant_fails 06_commit_before_processing; }
 
 # A correct alternative (checks/alternatives/NAME.patch) passes the check it names.
 alternative_passes() {
