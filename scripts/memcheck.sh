@@ -8,6 +8,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 command -v valgrind >/dev/null || { echo "memcheck: valgrind is missing: run 'make deps'" >&2; exit 1; }
 make -s build
+rm -f build/memcheck/orders.db
 scripts/broker.sh up >/dev/null
 B=127.0.0.1:${KAFKA_PORT:-9092}
 topic="memcheck-$(date +%s)-$$"
@@ -25,10 +26,13 @@ check "topic"     build/tools/topic -b "$B" -t "$topic" -p 3
 check "populate"  build/tools/populate -b "$B" -t "$topic" -n 30
 for step in $(cd solutions && ls -d [0-9][0-9]_*/ | tr -d /); do
     check "solutions/$step" "build/solutions/$step" -b "$B" -t "$topic" -g "$topic-$step" \
-        -p 10 --crash-at 0 --idle-exit 2 -X session.timeout.ms=2000
+        -p 10 --crash-at 0 --idle-exit 2 --db build/memcheck/orders.db \
+        -X session.timeout.ms=2000 -X heartbeat.interval.ms=400
 done
 check "lag"       build/tools/lag -b "$B" -g "$topic-02_manual_commit" -t "$topic"
 check "commits"   build/tools/commits -b "$B" -g "$topic-02_manual_commit" -t "$topic"
+check "analyze"   build/tools/analyze --count 30 \
+    build/memcheck/solutions_02_manual_commit.out build/memcheck/commits.out
 check "timeline"  build/tools/timeline --svg build/memcheck/timeline.svg \
     build/memcheck/solutions_02_manual_commit.out build/memcheck/commits.out
 [ $failed = 0 ] && echo "memcheck: clean" || { echo "memcheck: problems above"; exit 1; }
