@@ -182,6 +182,13 @@ expect_none_lost() { # COUNT WHY FILES...
     # setup_file started it in the background: wait for it (or start it now).
     private up >"$d/up0.log" 2>&1 || fail "the private broker on port $PRIVATE_PORT did not start: $(tail -n 5 "$d/up0.log" "$BATS_FILE_TMPDIR/broker-up.log")"
     fresh_topic 30
+    # A new broker creates its offsets topic at the first group request, which takes a
+    # few seconds: ask (the lag tool looks up the group's coordinator) until it answers,
+    # so that the run below starts on a broker that is ready for groups.
+    for _ in $(seq 1 60); do
+        timeout 10 "$TOOLS/lag" -b "$BROKER" -g "warm-$GROUP" -t "$TOPIC" >/dev/null 2>&1 && break
+        sleep 0.5
+    done
     RUN_TIMEOUT=45
     start_step $STEP "$d/run" -p 1000 --crash-at 0 --idle-exit 6
     wait_for_lines "$d/run.out" committed 1

@@ -93,7 +93,9 @@ note_processed(rd_kafka_topic_partition_list_t *list,
  * commit that succeeds covers a failed one. */
 /* SOLUTION (TODO 2): one line per partition; its own err is the truth. A
  * request where some partitions failed and others did not still has an
- * overall err: it says "not all", not which. */
+ * overall err: it says "not all", not which. But a request that failed as
+ * a whole (the broker away: _TRANSPORT, _WAIT_COORD) leaves each
+ * partition's err at 0: then the overall err is each partition's too. */
 __attribute__((unused)) static void
 commit_result(rd_kafka_t *rk, rd_kafka_resp_err_t err,
               rd_kafka_topic_partition_list_t *offsets, void *opaque) {
@@ -106,8 +108,9 @@ commit_result(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         for (i = 0; offsets && i < offsets->cnt; i++) {
                 const rd_kafka_topic_partition_t *p = &offsets->elems[i];
                 rd_kafka_topic_partition_t *mine;
-                if (p->err) {
-                        step_commit_failed(p->partition, p->offset, p->err);
+                rd_kafka_resp_err_t e = p->err ? p->err : err;
+                if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+                        step_commit_failed(p->partition, p->offset, e);
                         continue;
                 }
                 step_committed(p->partition, p->offset);
