@@ -24,8 +24,10 @@ fi
 make -s tools || exit 1
 # Any broker that answers will do (a copy of the workbook shares the one already running).
 build/tools/ping -b "127.0.0.1:${KAFKA_PORT:-9092}" -t 2000 >/dev/null 2>&1 || scripts/broker.sh up >/dev/null || exit 1
-# Ctrl+C: stop here, and record nothing for a check that was cut short.
-trap 'echo; echo "check: interrupted"; exit 130' INT TERM
+# Ctrl+C: stop here, with every program a check started (tests run side by side, each
+# program under its own `timeout`), and record nothing for a check that was cut short.
+export WORKBOOK_RUN="check-$$-$RANDOM"
+trap 'echo; echo "check: interrupted"; kill_tree $$; kill_marked "$WORKBOOK_RUN"; exit 130' INT TERM
 
 # Each step's result is kept in build/results/TARGET/STEP.result (the TAP report in
 # STEP/report.tap, a compiler's message in STEP.log), with a hash
@@ -70,9 +72,13 @@ for step in "${selected[@]}"; do
     rm -rf "${results:?}/$step" && mkdir -p "$results/$step"
     # On screen: each test as it ends, its reason, its timeline (scripts/bats-report); in
     # build/results: the full TAP record and the same results as JSON.
-    if WORKBOOK_TARGET=$target WORKBOOK_JSON=$results/$step.json WORKBOOK_FULL_RECORD=$results/$step/report.tap \
+    # In the background, and waited for: a Ctrl+C then reaches the trap above at once.
+    WORKBOOK_TARGET=$target WORKBOOK_JSON=$results/$step.json WORKBOOK_FULL_RECORD=$results/$step/report.tap \
         bats ${BATS_FLAGS:-} $jobs --timing --formatter "$ROOT/scripts/bats-report" \
-            --report-formatter tap -o "$results/$step" "checks/$step.bats"; then
+            --report-formatter tap -o "$results/$step" "checks/$step.bats" &
+    rc=0
+    wait $! || rc=$?
+    if [ "$rc" -eq 0 ]; then
         record "$step" pass ""
     else
         record "$step" fail "$(first_reason "$results/$step/report.tap")"

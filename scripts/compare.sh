@@ -89,16 +89,8 @@ if ! build/tools/ping -b "$BROKER" -t 2000 >/dev/null 2>&1; then
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/workbook-compare.XXXXXX")
-# Everything this script starts, with its children (timeout puts itself in a process
-# group of its own, so a group kill would miss it): TERM first, then KILL.
-descendants() { local c; for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do descendants "$c"; echo "$c"; done; }
-kill_children() {
-    local pids
-    pids=$(descendants $$)
-    [ -n "$pids" ] || return 0
-    kill -TERM $pids 2>/dev/null; sleep 1
-    pids=$(descendants $$); [ -z "$pids" ] || kill -KILL $pids 2>/dev/null
-}
+. scripts/lib.sh   # kill_tree: everything this script starts, with its children
+kill_children() { kill_tree $$; }
 cleanup() { if [ "$keep" = 1 ]; then say "raw outputs kept in $work"; else rm -rf "$work"; fi; }
 trap 'echo; say "interrupted"; kill_children; cleanup; exit 130' INT TERM
 trap cleanup EXIT

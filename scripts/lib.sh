@@ -24,3 +24,41 @@ source_hash() { # TARGET STEP
     { cat "$1/$2"/*.c tools/step.c tools/step.h "checks/$2.bats" 2>/dev/null || true; } |
         sha256sum | cut -c1-16
 }
+
+# Every process below PID (children first, then theirs), one a line. `timeout` puts
+# itself in a process group of its own, so a group kill would miss what it runs: walk the
+# tree instead.
+descendants() { # PID
+    local c
+    for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do descendants "$c"; echo "$c"; done
+}
+
+# Stop everything below PID: TERM, a moment to clean up, then KILL what is left.
+kill_tree() { # PID
+    local pids
+    pids=$(descendants "$1")
+    [ -n "$pids" ] || return 0
+    kill -TERM $pids 2>/dev/null || true
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        pids=$(descendants "$1"); [ -n "$pids" ] || return 0
+        sleep 0.1
+    done
+    kill -KILL $pids 2>/dev/null || true
+}
+
+# Stop every process that carries WORKBOOK_RUN=MARK in its environment: what a run
+# started, even when its parent is gone (bats under GNU parallel leaves the programs of
+# an interrupted test to init, where no tree walk finds them). Export WORKBOOK_RUN=MARK
+# first; every child inherits it.
+kill_marked() { # MARK
+    local mark=$1 p pids=
+    [ -n "$mark" ] || return 0
+    for p in /proc/[0-9]*; do
+        [ "${p#/proc/}" != $$ ] || continue
+        tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qx "WORKBOOK_RUN=$mark" && pids+=" ${p#/proc/}"
+    done
+    [ -n "$pids" ] || return 0
+    kill -TERM $pids 2>/dev/null || true
+    sleep 0.3
+    kill -KILL $pids 2>/dev/null || true
+}

@@ -280,7 +280,7 @@ EOF
 
 @test "timeline.sh: a step that does not exist, or a bad option, exits 2 and lists the steps" {
     run --separate-stderr -2 "$ROOT/scripts/timeline.sh" 99
-    assert_equal "$stderr" "timeline: no step '99'; the steps are: 01_auto_commit 02_manual_commit 03_batch_commit (STEP=01 or STEP=1 will do)"
+    assert_equal "$stderr" "timeline: no step '99'; the steps are: $(cd "$ROOT/steps" && ls -d [0-9][0-9]_*/ | tr -d / | paste -sd' ') (STEP=01 or STEP=1 will do)"
     run --separate-stderr -2 "$ROOT/scripts/timeline.sh" ""
     assert_equal "${stderr_lines[0]}" "timeline: which step? STEP=NN"
     run --separate-stderr -2 "$ROOT/scripts/timeline.sh" 02 --crash-at 0
