@@ -28,37 +28,10 @@ WRONG=(commit-failed wrong-partition behind own-offset beyond before-processing 
     expect_some_processed "$BATS_TEST_TMPDIR/run.out"
     expect_exit 0 "after --idle-exit" "$BATS_TEST_TMPDIR/run"
     analyze_runs 21 "$BATS_TEST_TMPDIR/run"
-    batches "$BATS_TEST_TMPDIR/run.out" >"$BATS_TEST_TMPDIR/batches"
-    program_requests >"$BATS_TEST_TMPDIR/requests"
-    n_batches=$(wc -l <"$BATS_TEST_TMPDIR/batches")
-    n_requests=$(wc -l <"$BATS_TEST_TMPDIR/requests")
-
-    big=$(awk '$3 > 5 { print $3; exit }' "$BATS_TEST_TMPDIR/batches")
-    [ -z "$big" ] || fail "$(printf '%s\n%s\n%s' "Batches must hold at most 5 messages: take up to 5 per poll." "One batch had $big." "$(hint_for $STEP)")"
     expect_own_commits $STEP batch
-    if [ "$n_requests" -gt "$n_batches" ]; then
-        fail "$(printf '%s\n%s\n%s' \
-            "Expected one commit per batch, covering all its partitions in one request: the program committed more often, once per message or once per partition." \
-            "$n_batches batches, $n_requests commit requests by the program (the probe counts each call)." "$(hint_for $STEP)")"
-    fi
-    fail_on_findings $STEP "${WRONG[@]}"
-    [ "$n_requests" -eq "$n_batches" ] || fail "$(printf '%s\n%s\n%s' \
-        "Expected one commit per batch: some batches were never committed." \
-        "$n_batches batches, $n_requests commit requests by the program." "$(hint_for $STEP)")"
-    # Batch i and request i side by side.
-    problem=$(paste -d' ' "$BATS_TEST_TMPDIR/batches" "$BATS_TEST_TMPDIR/requests" | awk '
-        { first[NR] = $1; want[NR] = $4; at[NR] = $5; got[NR] = $6 }
-        END {
-            for (i = 1; i <= NR; i++) {
-                if (i < NR && at[i] > first[i + 1]) {
-                    printf "Each batch must be committed before the next one is fetched: batch %d was committed only after batch %d had started.\n", i, i + 1; exit }
-                if (got[i] != want[i]) {
-                    printf "Each batch commit must cover every partition of the batch, at its highest offset + 1.\nBatch %d needed (partition:next offset) %s; the program committed %s.\n", i, want[i], got[i]; exit }
-            }
-        }')
-    [ -z "$problem" ] || fail "$(printf '%s\n%s' "$problem" "$(hint_for $STEP)")"
+    expect_batch_commits $STEP sync "$BATS_TEST_TMPDIR/run.out" "${WRONG[@]}"
     spanning=$(awk '$4 ~ /,/' "$BATS_TEST_TMPDIR/batches" | wc -l)
-    note "$n_batches batches, $n_requests commits, $spanning batch(es) across partitions, $(count_facts finding kind=recommit) harmless re-commit(s)"
+    note "$N_BATCHES batches, $N_REQUESTS commits, $spanning batch(es) across partitions, $(count_facts finding kind=recommit) harmless re-commit(s)"
 }
 
 @test "03: a crash mid-batch, then a rerun: nothing lost, only the batch in hand again" {

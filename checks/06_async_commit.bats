@@ -82,43 +82,17 @@ expect_none_lost() { # COUNT WHY FILES...
     expect_exit 0 "after --idle-exit" "$d/run"
     analyze_runs 28 "$d/run"
     expect_own_commits $STEP batch
-    fail_on_findings $STEP "${WRONG[@]}"
-    batches "$d/run.out" >"$d/batches"
-    program_requests >"$d/requests"
-    n_batches=$(wc -l <"$d/batches")
-    n_rounds=$(wc -l <"$d/requests")
-
-    big=$(awk '$3 > 5 { print $3; exit }' "$d/batches")
-    [ -z "$big" ] || fail "$(printf '%s\n%s\n%s' "Batches must hold at most 5 messages: take up to 5 per poll." "One batch had $big." "$(hint_for $STEP)")"
     [ "$(facts request by=program async=1 | grep -c . || true)" -gt 0 ] || fail "$(printf '%s\n%s\n%s' \
         "The program's commits all waited for the broker's answer: in this step each batch's commit is asynchronous, and its result comes to a callback." \
         "The probe saw $(summary requests_program) commit request(s), none asynchronous." "$(hint_for $STEP)")"
-    [ "$n_rounds" -le "$n_batches" ] || fail "$(printf '%s\n%s\n%s' \
-        "Expected one commit per batch, covering all its partitions in one request: the program committed more often, once per message or once per partition." \
-        "$n_batches batches, $n_rounds commit requests by the program (the probe counts each call)." "$(hint_for $STEP)")"
-    [ "$n_rounds" -eq "$n_batches" ] || fail "$(printf '%s\n%s\n%s' \
-        "Expected one commit per batch: some batches were never committed." \
-        "$n_batches batches, $n_rounds commit requests by the program." "$(hint_for $STEP)")"
-    # Batch i and request i side by side. An asynchronous commit may reach the broker after
-    # the next batch has started, but not after it has finished.
-    problem=$(paste -d' ' "$d/batches" "$d/requests" | awk '
-        { last[NR] = $2; want[NR] = $4; at[NR] = $5; got[NR] = $6 }
-        END {
-            for (i = 1; i <= NR; i++) {
-                if (i < NR && at[i] > last[i + 1]) {
-                    printf "Each batch must be committed right after it is processed: batch %d was committed only after batch %d was processed.\n", i, i + 1; exit }
-                if (got[i] != want[i]) {
-                    printf "Each batch commit must cover every partition of the batch, at its highest offset + 1.\nBatch %d needed (partition:next offset) %s; the program committed %s.\n", i, want[i], got[i]; exit }
-            }
-        }')
-    [ -z "$problem" ] || fail "$(printf '%s\n%s' "$problem" "$(hint_for $STEP)")"
+    expect_batch_commits $STEP async "$d/run.out" "${WRONG[@]}"
 
     expect_committed_lines_true "$d/run.out" "$d/commits"
     unheard=$(recorded_not_reported "$d/run.out" "$d/commits")
     [ -z "$unheard" ] || fail "$(printf 'The broker recorded these commits (partition offset), but the program printed no `committed` line for them:\n%s\nThe result of an asynchronous commit comes later, to a callback served by rd_kafka_consumer_poll(): register one, and print step_committed() for each partition that succeeded.\n%s' "$unheard" "$(hint_for $STEP)")"
     failed=$(grep -c '^commit-failed ' "$d/run.out" || true)
     [ "$failed" -eq 0 ] || fail "Expected no failed commit in a plain run; saw $failed: $(failed_names "$d/run.out" | tr '\n' ' '). $(hint_for $STEP)"
-    note "$n_batches batches, $n_rounds asynchronous commits, every result reported"
+    note "$N_BATCHES batches, $N_REQUESTS asynchronous commits, every result reported"
 }
 
 @test "06: a second member joins mid-run: no order processed by both, none lost" {

@@ -42,18 +42,26 @@ starter_fails() {
     note "starter $step: $(first_reason)"
 }
 
-mutant_fails() {
-    local name=$1 patch=$ROOT/checks/mutants/$1.patch step filter dir
-    step=$(sed -n 's|^--- a/solutions/\([^/]*\)/.*|\1|p' "$patch")
-    filter=$(sed -n 's/^# Filter: //p' "$patch")
-    cause=$(sed -n 's/^# Cause: //p' "$patch")
-    [ -n "$step" ] && [ -n "$filter" ] && [ -n "$cause" ] ||
-        fail "$patch needs a '--- a/solutions/STEP/...' line, a '# Filter:' line and a '# Cause:' line"
-    make -s -C "$ROOT" "build/mutants/$name" >/dev/null
+# A variant of a solution (checks/KIND/NAME.patch, KIND mutants or alternatives), built
+# and run through the check its '# Filter:' line names. Sets STEP and PATCH.
+run_variant() { # KIND NAME
+    local kind=$1 name=$2 filter dir
+    PATCH=$ROOT/checks/$kind/$name.patch
+    STEP=$(sed -n 's|^--- a/solutions/\([^/]*\)/.*|\1|p' "$PATCH")
+    filter=$(sed -n 's/^# Filter: //p' "$PATCH")
+    [ -n "$STEP" ] && [ -n "$filter" ] || fail "$PATCH needs a '--- a/solutions/STEP/...' line and a '# Filter:' line"
+    make -s -C "$ROOT" "build/$kind/$name" >/dev/null
     dir="$BATS_TEST_TMPDIR/bin"
     mkdir -p "$dir"
-    ln -s "$ROOT/build/mutants/$name" "$dir/$step"
-    run_check "$dir" "$step" --filter "$filter"
+    ln -s "$ROOT/build/$kind/$name" "$dir/$STEP"
+    run_check "$dir" "$STEP" --filter "$filter"
+}
+
+mutant_fails() {
+    local name=$1 cause
+    cause=$(sed -n 's/^# Cause: //p' "$ROOT/checks/mutants/$name.patch")
+    [ -n "$cause" ] || fail "checks/mutants/$name.patch needs a '# Cause:' line: what the failure must name"
+    run_variant mutants "$name"
     assert_taught_failure
     # The failure names the true cause, not a symptom.
     assert_output --partial "$cause"
@@ -110,14 +118,7 @@ mutant_fails() {
 
 # A correct alternative (checks/alternatives/NAME.patch) passes the check it names.
 alternative_passes() {
-    local name=$1 patch=$ROOT/checks/alternatives/$1.patch step filter dir
-    step=$(sed -n 's|^--- a/solutions/\([^/]*\)/.*|\1|p' "$patch")
-    filter=$(sed -n 's/^# Filter: //p' "$patch")
-    make -s -C "$ROOT" "build/alternatives/$name" >/dev/null
-    dir="$BATS_TEST_TMPDIR/bin"
-    mkdir -p "$dir"
-    ln -s "$ROOT/build/alternatives/$name" "$dir/$step"
-    run_check "$dir" "$step" --filter "$filter"
+    run_variant alternatives "$1"
     assert_success
 }
 

@@ -445,6 +445,44 @@ program_requests() {
                out = s[1]; for (i = 2; i <= n; i++) out = out "," s[i]; print $1, out, $3 }'
 }
 
+# Steps that commit per batch (03 synchronously, 06 asynchronously): batches of at most
+# 5, one program request per batch covering every partition of the batch at its highest
+# offset + 1, none before the batch was processed (a finding) and none too late: a
+# synchronous commit before the next batch starts, an asynchronous one before the next
+# batch is processed. Findings of the kinds given fail first, with their cause.
+# Sets N_BATCHES and N_REQUESTS.
+# Usage: expect_batch_commits STEP sync|async RUN.out WRONG_KIND...
+expect_batch_commits() {
+    local step=$1 mode=$2 out=$3 d=$BATS_TEST_TMPDIR big problem; shift 3
+    batches "$out" >"$d/batches"
+    program_requests >"$d/requests"
+    N_BATCHES=$(wc -l <"$d/batches")
+    N_REQUESTS=$(wc -l <"$d/requests")
+    big=$(awk '$3 > 5 { print $3; exit }' "$d/batches")
+    [ -z "$big" ] || fail "$(printf '%s\n%s\n%s' "Batches must hold at most 5 messages: take up to 5 per poll." "One batch had $big." "$(hint_for "$step")")"
+    [ "$N_REQUESTS" -le "$N_BATCHES" ] || fail "$(printf '%s\n%s\n%s' \
+        "Expected one commit per batch, covering all its partitions in one request: the program committed more often, once per message or once per partition." \
+        "$N_BATCHES batches, $N_REQUESTS commit requests by the program (the probe counts each call)." "$(hint_for "$step")")"
+    fail_on_findings "$step" "$@"
+    [ "$N_REQUESTS" -eq "$N_BATCHES" ] || fail "$(printf '%s\n%s\n%s' \
+        "Expected one commit per batch: some batches were never committed." \
+        "$N_BATCHES batches, $N_REQUESTS commit requests by the program." "$(hint_for "$step")")"
+    # Batch i and request i side by side.
+    problem=$(paste -d' ' "$d/batches" "$d/requests" | awk -v mode="$mode" '
+        { first[NR] = $1; last[NR] = $2; want[NR] = $4; at[NR] = $5; got[NR] = $6 }
+        END {
+            for (i = 1; i <= NR; i++) {
+                if (i < NR && mode == "sync" && at[i] > first[i + 1]) {
+                    printf "Each batch must be committed before the next one is fetched: batch %d was committed only after batch %d had started.\n", i, i + 1; exit }
+                if (i < NR && mode == "async" && at[i] > last[i + 1]) {
+                    printf "Each batch must be committed right after it is processed: batch %d was committed only after batch %d was processed.\n", i, i + 1; exit }
+                if (got[i] != want[i]) {
+                    printf "Each batch commit must cover every partition of the batch, at its highest offset + 1.\nBatch %d needed (partition:next offset) %s; the program committed %s.\n", i, want[i], got[i]; exit }
+            }
+        }')
+    [ -z "$problem" ] || fail "$(printf '%s\n%s' "$problem" "$(hint_for "$step")")"
+}
+
 # Who made the request N: "program" (and how), or "librdkafka" (and when).
 request_by() { field "$(facts request "n=$1")" by; }
 
