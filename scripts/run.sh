@@ -10,7 +10,8 @@ cd "$ROOT"
 [ -n "${1:-}" ] || { echo "usage: make run STEP=NN   (steps: $(echo $(workbook_steps)))" >&2; exit 2; }
 resolve_step run "$1"
 make -s "build/steps/$STEP_DIR" || exit 1
-scripts/broker.sh up || exit 1
+# Any Kafka that answers at BROKER will do; else start the workbook's.
+build/tools/ping -b "$BROKER" -t 2000 >/dev/null 2>&1 || scripts/broker.sh up || exit 1
 build/tools/topic -b "$BROKER" -t "$TOPIC" -p "$PARTITIONS" || exit 1
 build/tools/populate -b "$BROKER" -t "$TOPIC" -n "$COUNT" || exit 1
 
