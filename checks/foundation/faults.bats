@@ -256,3 +256,15 @@ while True: c.append(s.accept()[0])' "$port" </dev/null >/dev/null 2>&1 3>&- &
     note "$output"
     run -0 python3 "$ROOT/scripts/compose-check.py" "$ROOT" 9092
 }
+
+@test "faults: analyze --skew reads the broker's commit times on this machine's clock" {
+    local d=$BATS_TEST_TMPDIR
+    printf 'started partition=0 offset=0 value=Order-1 at=1000\nprocessed partition=0 offset=0 value=Order-1 at=2000\n' >"$d/run.out"
+    printf '0 1 2500\n' >"$d/commits"
+    # The broker's clock 1 s ahead: its 2500 is this machine's 1500, before processing ended.
+    run -0 "$TOOLS/analyze" --skew 1000 "$d/run.out" "$d/commits"
+    assert_output --partial "request n=0 by=unknown call=-1 fn=- async=0 phase=run1 at=1500"
+    assert_output --partial "finding kind=before-processing"
+    run -0 "$TOOLS/analyze" --skew 0 "$d/run.out" "$d/commits"
+    refute_output --partial "finding kind=before-processing"
+}
