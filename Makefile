@@ -17,7 +17,8 @@ CC      ?= cc
 PKG_CFLAGS := $(shell pkg-config --cflags rdkafka 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs rdkafka 2>/dev/null || echo -lrdkafka)
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L $(PKG_CFLAGS)
+# override: `make CFLAGS=-O0` replaces the -O2 -g above but keeps the project's own flags.
+override CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS)
 
 TOOLS     := ping topic populate lag commits timeline analyze
@@ -58,7 +59,7 @@ build/tools build/steps build/solutions:
 
 .PHONY: help deps build tools clean broker-up broker-down broker-status broker-logs \
         broker-reset topic populate lag commits demo run check check-solutions test \
-        status hint diff watch timeline compare grade bench bench-checks memcheck
+        status hint diff watch timeline compare grade bench bench-checks memcheck chaos
 
 help: ## [learner] list every target (this text)
 	@echo "Kafka offset-commit workbook. Usage: make <target> [VAR=value]"
@@ -113,16 +114,13 @@ commits: build/tools/commits ## [learner] every offset commit the broker recorde
 
 # ---------------------------------------------------------------- the steps
 
-STEP_DIR = $(firstword $(filter $(STEP) $(STEP)_%,$(STEPS)))
 
 run: tools ## [learner] run STEP=NN against the local broker with the exercise's timings (Ctrl+C stops it)
-	@test -n "$(STEP_DIR)" || { echo "usage: make run STEP=NN   (steps: $(STEPS))" >&2; exit 2; }
-	@$(MAKE) -s build/steps/$(STEP_DIR)
-	@scripts/broker.sh up
-	@build/tools/topic -b $(BROKER) -t $(TOPIC) -p $(PARTITIONS)
-	@build/tools/populate -b $(BROKER) -t $(TOPIC) -n $(COUNT)
-	@echo "== running steps/$(STEP_DIR) (Ctrl+C to stop; then 'make lag GROUP=...' and 'make commits GROUP=...')"
-	@build/steps/$(STEP_DIR) -b $(BROKER) -t $(TOPIC) $(if $(GROUP),-g $(GROUP)) $(ARGS)
+	@BROKER=$(BROKER) TOPIC=$(TOPIC) PARTITIONS=$(PARTITIONS) COUNT=$(COUNT) GROUP="$(GROUP)" ARGS="$(ARGS)" \
+	    scripts/run.sh "$(STEP)"
+
+chaos: tools ## [instructor] kill -9 STEP=NN at random RUNS=20 times across reruns; tally lost and duplicated
+	@scripts/chaos.sh "$(STEP)" $(or $(RUNS),20)
 
 check: ## [learner] check your code in steps/ (every step, or STEP=NN)
 	@scripts/check.sh steps $(STEP)

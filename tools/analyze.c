@@ -60,6 +60,8 @@ static const char usage[] =
     "  --count N            the topic holds Order-1..Order-N: list those never\n"
     "                       processed (\"never\" lines)\n"
     "  --topic T            only this topic's commits\n"
+    "  --skew MS            the broker's clock runs MS ms ahead of this machine's\n"
+    "                       (negative: behind); taken off its commit timestamps\n"
     "  --probe1/--probe2    what the probe wrote during run 1 / the rerun\n"
     "  -h                   show this help\n";
 
@@ -320,6 +322,7 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         {"count", required_argument, NULL, 'n'}, {"topic", required_argument, NULL, 't'},
         {"probe1", required_argument, NULL, '1'}, {"probe2", required_argument, NULL, '2'},
+        {"skew", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     const char *topic = NULL, *probe[2] = {NULL, NULL}, *run1, *rerun = NULL, *commits;
     long count = 0;
@@ -334,6 +337,7 @@ int main(int argc, char **argv)
         case 't': topic = optarg; break;
         case '1': probe[0] = optarg; break;
         case '2': probe[1] = optarg; break;
+        case 'S': s.skew_ms = kit_number('S', optarg, -3600000, 3600000, usage); break;
         case 'h': kit_usage(usage, 0);
         default:  kit_usage(usage, 2);
         }

@@ -32,10 +32,13 @@ static const char usage[] =
     "  -b BROKER  broker address (default " KIT_BROKER ")\n"
     "  -g GROUP   consumer group id (required)\n"
     "  -t TOPIC   only commits for this topic\n"
-    "  --header   first print the line: topic partition offset commit_ms\n"
+    "  --header   first print the line: topic partition offset commit_ms;\n"
+    "             and when there is no commit, say so and exit 1\n"
     "  -h         show this help\n";
 
 #define OFFSETS_TOPIC "__consumer_offsets"
+
+static long printed; /* commits printed so far */
 
 /*
  * Which partition of __consumer_offsets holds the group's records?
@@ -291,6 +294,7 @@ static int handle(const rd_kafka_message_t *m, const char *group,
                 (long long)m->offset, version);
         return -1;
     }
+    printed++;
     printf("%.*s\t%d\t%lld\t%lld\n", c.topic.len, c.topic.s, (int)c.partition,
            (long long)c.offset, (long long)c.timestamp);
     return 0;
@@ -439,6 +443,14 @@ int main(int argc, char **argv)
             rc = 0;
     }
 
+    /* For a person (--header), an empty listing says why: most often a
+     * misspelt group. (Scripts get an empty listing and status 0.) */
+    if (rc == 0 && header && printed == 0) {
+        kit_err("the broker recorded no commit for group %s%s%s: is the name "
+                "right? (a group commits only once it has processed something)",
+                group, topic ? " on topic " : "", topic ? topic : "");
+        rc = 1;
+    }
     rd_kafka_metadata_destroy(md);
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);

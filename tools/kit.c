@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
+#include <unistd.h>
 
 const char *kit_prog = "tool";
 
@@ -188,4 +190,38 @@ int kit_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition,
 const char *kit_s(long n)
 {
     return n == 1 ? "" : "s";
+}
+
+/* The line kit_deadline() prints, ready before the alarm: a signal handler
+ * may only call async-signal-safe functions such as write(). */
+static char deadline_msg[256];
+static size_t deadline_len;
+
+static void deadline_passed(int sig)
+{
+    ssize_t n;
+
+    (void)sig;
+    n = write(STDERR_FILENO, deadline_msg, deadline_len);
+    (void)n;
+    _exit(1);
+}
+
+void kit_deadline(int seconds)
+{
+    struct sigaction sa;
+    const char *env = getenv("KIT_DEADLINE_S"); /* the tests shorten it */
+
+    if (env && atoi(env) > 0)
+        seconds = atoi(env);
+    snprintf(deadline_msg, sizeof deadline_msg,
+             "%s: no result within %d s: the broker accepts connections but "
+             "does not answer; look at 'make broker-logs' (a damaged data "
+             "folder? 'make broker-reset')\n", kit_prog, seconds);
+    deadline_len = strlen(deadline_msg);
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = deadline_passed;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    alarm((unsigned)seconds);
 }

@@ -72,6 +72,12 @@ void kit_no_topic(const char *topic);
 int kit_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition,
                    int64_t *low, int64_t *high);
 
+/* An overall deadline: if the tool is still running SECONDS from now (a
+ * broker that accepts connections but never answers, a request retried
+ * forever...), it prints "PROG: no result within SECONDS s ..." and exits 1.
+ * Call once, early in main(). */
+void kit_deadline(int seconds);
+
 /* "s" when N calls for a plural, "" otherwise: "1 partition", "3 partitions". */
 const char *kit_s(long n);
 

@@ -25,6 +25,13 @@
 
 #include "kit.h"
 
+/* The group's committed offsets come from the Admin API's
+ * ListConsumerGroupOffsets, new in librdkafka 2.0.0. (Ubuntu 22.04 ships
+ * 1.8: install a newer one, e.g. from Confluent's packages, or build it.) */
+#if RD_KAFKA_VERSION < 0x020000ff
+#error "tools/lag.c needs librdkafka 2.0.0 or newer (rd_kafka_ListConsumerGroupOffsets); this one is older: see README.md, Install"
+#endif
+
 static const char usage[] =
     "usage: lag [-b BROKER] -g GROUP [-t TOPIC]\n"
     "  Show GROUP's committed offsets, log-end offsets and lag, per partition.\n"
@@ -142,6 +149,7 @@ int main(int argc, char **argv)
     int opt, rc = 1;
 
     kit_prog = "lag";
+    kit_deadline(30); /* whatever the broker does, an answer within 30 s */
     while ((opt = getopt(argc, argv, "b:g:t:h")) != -1) {
         switch (opt) {
         case 'b': broker = optarg; break;

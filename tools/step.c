@@ -18,6 +18,14 @@ static volatile sig_atomic_t *run;  /* the step's run flag */
 static int started_cnt;             /* messages started in this run */
 static int processed_cnt;           /* messages processed in this run */
 static int64_t last_activity = -1;  /* --idle-exit clock; -1: not started */
+static int assigned;                /* partitions were assigned at least once */
+static int revocations;             /* partitions revoked or lost so far */
+static int failed;                  /* the kit ended the run on an error */
+static volatile sig_atomic_t no_broker; /* all brokers down, last we heard */
+static rd_kafka_resp_err_t last_err; /* the previous consumer error */
+static int same_err_cnt;            /* ... and how many in a row */
+static char close_msg[256];         /* said when the close does not end */
+static size_t close_msg_len;
 
 static int64_t ms(clockid_t clock) {
         struct timespec ts;
@@ -133,6 +141,47 @@ void step_init(struct step_opts *o, int argc, char **argv,
 
         /* The checks read stdout through a pipe: send each line at once. */
         setvbuf(stdout, NULL, _IOLBF, 0);
+        /* --idle-exit counts from the start: a consumer that never gets a
+         * partition (no broker, no topic) stops too. */
+        last_activity = ms(CLOCK_MONOTONIC);
+}
+
+/* The kit's error callback: errors that are not about one message (the
+ * connection, the whole client). librdkafka retries by itself; we note
+ * when no broker answers, and end the run on a fatal error. */
+static void error_cb(rd_kafka_t *rk, int err, const char *reason,
+                     void *opaque) {
+        (void)opaque;
+        if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+                /* Before the first assignment step_idle() says it, once. */
+                if (!no_broker && assigned)
+                        fprintf(stderr,
+                                "%% no broker answers at %s (%s): librdkafka "
+                                "keeps trying\n",
+                                opts->brokers, reason);
+                no_broker = 1;
+                return;
+        }
+        if (err == RD_KAFKA_RESP_ERR__TRANSPORT)
+                return; /* librdkafka logs it already, and reconnects */
+        fprintf(stderr, "%% error: %s: %s\n",
+                rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+        if (err == RD_KAFKA_RESP_ERR__FATAL) {
+                char why[512];
+                rd_kafka_fatal_error(rk, why, sizeof(why));
+                fprintf(stderr, "%% fatal error: %s: stopping\n", why);
+                failed = 1;
+                *run   = 0;
+        }
+}
+
+/* A setting as a number, from conf (the default when unset). */
+static long conf_number(rd_kafka_conf_t *conf, const char *name) {
+        char value[64];
+        size_t size = sizeof(value);
+        if (rd_kafka_conf_get(conf, name, value, &size) != RD_KAFKA_CONF_OK)
+                return -1;
+        return strtol(value, NULL, 10);
 }
 
 void step_apply_overrides(rd_kafka_conf_t *conf) {
@@ -149,6 +198,89 @@ void step_apply_overrides(rd_kafka_conf_t *conf) {
                         exit(1);
                 }
         }
+
+        /* The heartbeat keeps the session alive: one that does not come
+         * well within the session lets it expire over and over (SESSTMOUT,
+         * partitions lost, UNKNOWN_MEMBER_ID, orders started twice). */
+        long session = conf_number(conf, "session.timeout.ms");
+        long heartbeat = conf_number(conf, "heartbeat.interval.ms");
+        if (session > 0 && heartbeat >= session) {
+                fprintf(stderr,
+                        "%% session.timeout.ms=%ld needs a shorter "
+                        "heartbeat.interval.ms (it is %ld): add -X "
+                        "heartbeat.interval.ms=%ld (a third of the session "
+                        "or less)\n",
+                        session, heartbeat, session / 3 > 0 ? session / 3 : 1);
+                exit(2);
+        }
+        rd_kafka_conf_set_error_cb(conf, error_cb);
+}
+
+int step_consumer_error(const rd_kafka_message_t *rkm) {
+        fprintf(stderr, "%% Consumer error: %s\n",
+                rd_kafka_message_errstr(rkm));
+        same_err_cnt = rkm->err == last_err ? same_err_cnt + 1 : 1;
+        last_err     = rkm->err;
+        switch (rkm->err) {
+        case RD_KAFKA_RESP_ERR__FATAL:
+        /* What the broker refuses for good: retrying cannot help. */
+        case RD_KAFKA_RESP_ERR_INVALID_SESSION_TIMEOUT:
+        case RD_KAFKA_RESP_ERR_INVALID_GROUP_ID:
+        case RD_KAFKA_RESP_ERR_INCONSISTENT_GROUP_PROTOCOL:
+        case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
+        case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+        case RD_KAFKA_RESP_ERR_GROUP_MAX_SIZE_REACHED:
+                fprintf(stderr, "%% %s cannot heal by itself: stopping\n",
+                        rd_kafka_err2name(rkm->err));
+                break;
+        default:
+                if (same_err_cnt < 5)
+                        return 0;
+                fprintf(stderr,
+                        "%% %s %d times in a row: stopping\n",
+                        rd_kafka_err2name(rkm->err), same_err_cnt);
+        }
+        failed = 1;
+        *run   = 0;
+        return 1;
+}
+
+int step_revocations(void) {
+        return revocations;
+}
+
+/* SIGALRM during the close: the close did not end. Only async-signal-safe
+ * calls here. */
+static void close_timeout(int sig) {
+        ssize_t n;
+        (void)sig;
+        n = write(STDERR_FILENO, close_msg, close_msg_len);
+        (void)n;
+        _exit(1);
+}
+
+void step_closing(void) {
+        struct sigaction sa;
+        int bound = opts->idle_exit_s > 0 ? opts->idle_exit_s : 10;
+        if (bound < 5)
+                bound = 5;
+        fprintf(stderr, "%% Closing consumer\n");
+        fflush(stdout);
+        snprintf(close_msg, sizeof(close_msg),
+                 "%% the consumer did not close within %d s: no broker "
+                 "answers at %s? Exiting without a clean close\n",
+                 bound, opts->brokers);
+        close_msg_len = strlen(close_msg);
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = close_timeout;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGALRM, &sa, NULL);
+        alarm((unsigned)bound);
+}
+
+int step_exit_status(int status) {
+        alarm(0);
+        return status ? status : failed;
 }
 
 static void print_partitions(const char *what,
@@ -201,7 +333,10 @@ void step_rebalance_log(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
                 print_partitions("assigned", partitions);
                 last_activity = ms(CLOCK_MONOTONIC); /* --idle-exit clock */
+                assigned      = 1;
+                no_broker     = 0;
         } else {
+                revocations++;
                 print_partitions(rd_kafka_assignment_lost(rk) ? "lost"
                                                                : "revoked",
                                   partitions);
@@ -210,6 +345,26 @@ void step_rebalance_log(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 void step_idle(void) {
         if (opts->idle_exit_s > 0 && last_activity >= 0 &&
+            ms(CLOCK_MONOTONIC) - last_activity >=
+                (int64_t)opts->idle_exit_s * 1000 &&
+            *run && !assigned) {
+                /* Never a partition: an error, said in one line. With no
+                 * broker there is nothing to close (the close would wait
+                 * for one forever): exit at once. */
+                fprintf(stderr,
+                        "%% no partition assigned within %d s (--idle-exit): "
+                        "%s\n",
+                        opts->idle_exit_s,
+                        no_broker ? "no broker answers (start one with: "
+                                    "make broker-up)"
+                                  : "does the topic exist (make topic)?");
+                failed = 1;
+                *run   = 0;
+                if (no_broker) {
+                        fflush(stdout);
+                        _exit(1);
+                }
+        } else if (opts->idle_exit_s > 0 && last_activity >= 0 &&
             ms(CLOCK_MONOTONIC) - last_activity >=
                 (int64_t)opts->idle_exit_s * 1000 &&
             *run) {
@@ -231,6 +386,7 @@ static void print_message(const char *what, const rd_kafka_message_t *rkm) {
 
 void step_started(const rd_kafka_message_t *rkm) {
         started_cnt++;
+        same_err_cnt = 0; /* a message between errors: they do not repeat */
         last_activity = ms(CLOCK_MONOTONIC);
         print_message("started", rkm);
 }

@@ -26,7 +26,8 @@ struct step_opts {
         int crash_at;        /* --crash-at: crash while working on the Nth
                               * message started in this run; 0 = never */
         int idle_exit_s;     /* --idle-exit: stop like Ctrl+C after this many
-                              * seconds without a new message; 0 = never */
+                              * seconds without a new message, counted from
+                              * the start; also bounds the close; 0 = never */
         int max;             /* --max: stop like Ctrl+C after this many
                               * processed messages; 0 = no limit */
         int batch;           /* -n: batch size (steps 03, 06), default 5 */
@@ -47,8 +48,39 @@ void step_init(struct step_opts *opts, int argc, char **argv,
                volatile sig_atomic_t *run);
 
 /* Apply the -X key=value overrides to conf, after the step's own settings.
- * A bad name or value is reported on stderr and the program exits 1. */
+ * A bad name or value is reported on stderr and the program exits 1.
+ * Then checks the session: a heartbeat.interval.ms that is not shorter than
+ * session.timeout.ms would let the session expire again and again, so the
+ * program says so in one line and exits 2. Last, it installs the kit's
+ * error callback (rd_kafka_conf_set_error_cb), which notes when no broker
+ * answers and ends the run on a fatal error. */
 void step_apply_overrides(rd_kafka_conf_t *conf);
+
+/* Call with each message whose ->err is set (the caller still destroys it).
+ * Prints it on stderr ("% Consumer error: ..."); most are informational
+ * and librdkafka recovers by itself. It ends the run (*run = 0, exit
+ * status 1 through step_exit_status()) on a fatal error, on one that cannot
+ * heal (the broker refused the session timeout, the group or topic is not
+ * authorized...), and on the same error 5 times in a row with no message in
+ * between. Returns 1 when it ended the run, else 0. */
+int step_consumer_error(const rd_kafka_message_t *rkm);
+
+/* How many times partitions were revoked or lost so far in this run. A
+ * step that holds messages across polls (a batch) compares it before and
+ * after each poll: if it moved, the messages in hand belong to a previous
+ * assignment and must be dropped, not processed and committed. */
+int step_revocations(void);
+
+/* Call instead of printing "% Closing consumer", just before
+ * rd_kafka_consumer_close(). Prints that line and bounds the close: when
+ * it has not returned within --idle-exit seconds (10 s without
+ * --idle-exit, at least 5 s), the broker is gone; the program says so in
+ * one line and exits 1. */
+void step_closing(void);
+
+/* The exit status: status when not 0, else 1 when the kit ended the run on
+ * an error (no partition assigned, a fatal or repeated error), else 0. */
+int step_exit_status(int status);
 
 /* A rebalance callback (rd_kafka_conf_set_rebalance_cb) that reports
  * assignments and revocations on stderr, applies them, and starts the
@@ -65,7 +97,10 @@ void step_rebalance_log(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                         const rd_kafka_topic_partition_list_t *partitions);
 
 /* Call when a poll returned no message: ends the run (*run = 0) once
- * --idle-exit seconds have passed without a new message. */
+ * --idle-exit seconds have passed without a new message (counted from the
+ * start, so a consumer that never gets a partition stops too). Then, if no
+ * partition was ever assigned, it is an error: one line on stderr and exit
+ * status 1 (at once, with no close, when no broker ever answered). */
 void step_idle(void);
 
 /* The output lines on stdout (at= is wall-clock epoch milliseconds):

@@ -220,6 +220,7 @@ int story_read_commits(struct story *s, const char *path,
         }
         if (topic[0])
             snprintf(s->topic, sizeof s->topic, "%s", topic);
+        c.ms -= s->skew_ms; /* the broker's clock, read on this machine's */
         s->commits = grow(s->commits, &s->cap_commits, s->n_commits,
                           sizeof *s->commits);
         s->commits[s->n_commits++] = c;

@@ -161,6 +161,9 @@ struct story {
     struct setting *settings;
     size_t n_settings, cap_settings;
     int have_probe[2];          /* a probe file was read for run 1 / rerun */
+    int64_t skew_ms;            /* the broker's clock minus this machine's:
+                                 * story_read_commits() takes it off each
+                                 * commit's timestamp (analyze --skew) */
 };
 
 

@@ -152,6 +152,7 @@ int main(int argc, char **argv)
     int partitions = 3, opt, rc;
 
     kit_prog = "topic";
+    kit_deadline(30); /* whatever the broker does, an answer within 30 s */
     while ((opt = getopt(argc, argv, "b:t:p:h")) != -1) {
         switch (opt) {
         case 'b': broker = optarg; break;

@@ -291,7 +291,9 @@ failed_commit_stops() {
 analyze_runs() {
     local count=$1 run1=$2 rerun=${3:-} d=$BATS_TEST_TMPDIR
     broker_commits >"$d/commits"
-    local args=(--count "$count")
+    # CLOCK_SKEW_MS: the broker's clock minus this machine's (a broker in a Docker VM
+    # can differ); the analysis reads the broker's commit times on this machine's clock.
+    local args=(--count "$count" --skew "${CLOCK_SKEW_MS:-0}")
     [ -f "$run1.probe" ] && args+=(--probe1 "$run1.probe")
     [ -n "$rerun" ] && [ -f "$rerun.probe" ] && args+=(--probe2 "$rerun.probe")
     "$TOOLS/analyze" "${args[@]}" "$run1.out" ${rerun:+"$rerun.out"} "$d/commits" >"$d/facts" ||

@@ -61,13 +61,26 @@ static void set_conf(rd_kafka_conf_t *conf, const char *name,
  * librdkafka 2.0.x CHANGELOG lists a known issue: run during a rebalance
  * (or a seek, pause, resume) the batch APIs may lose messages or return
  * the wrong ones. rd_kafka_consumer_poll() has no such problem, and also
- * serves the rebalance callback. */
+ * serves the rebalance callback.
+ *
+ * That callback can run while the batch is half collected. Partitions
+ * revoked then may go to another member: messages of theirs in hand must
+ * not be processed and committed here. So a rebalance drops the batch; the
+ * messages are read again, by whoever owns their partition now, from the
+ * committed offset. */
 static int fetch_batch(rd_kafka_t *rk, rd_kafka_message_t **batch, int max) {
-        int n = 0;
+        int n = 0, revocations = step_revocations();
 
         while (run && n < max) {
                 rd_kafka_message_t *rkm =
                     rd_kafka_consumer_poll(rk, n == 0 ? 1000 : 100);
+                if (step_revocations() != revocations) {
+                        fprintf(stderr, "%% rebalance during the batch: "
+                                        "%d message(s) dropped\n", n);
+                        while (n > 0)
+                                rd_kafka_message_destroy(batch[--n]);
+                        revocations = step_revocations();
+                }
                 if (!rkm) {
                         if (n == 0)
                                 step_idle();
@@ -75,13 +88,9 @@ static int fetch_batch(rd_kafka_t *rk, rd_kafka_message_t **batch, int max) {
                 }
                 if (rkm->err) {
                         /* Mostly informational: librdkafka recovers by
-                         * itself. A fatal error is the exception. */
-                        fprintf(stderr, "%% Consumer error: %s\n",
-                                rd_kafka_message_errstr(rkm));
-                        if (rkm->err == RD_KAFKA_RESP_ERR__FATAL) {
-                                status = 1;
-                                run    = 0;
-                        }
+                         * itself. The kit prints it, and ends the run on a
+                         * fatal error or one that keeps coming back. */
+                        step_consumer_error(rkm);
                         rd_kafka_message_destroy(rkm);
                         continue;
                 }
@@ -213,19 +222,35 @@ int main(int argc, char **argv) {
                  * print one line per entry with step_committed(partition,
                  * offset). On failure print rd_kafka_err2name() and
                  * rd_kafka_err2str() of the error on stderr, set
-                 * status = 1 and stop the loop. Either way free the list
+                 * status = 1 and stop the loop. The call's own result
+                 * may not tell which partitions failed: after the answer,
+                 * each entry of the list has its own err, to check one by
+                 * one (a failed one gets step_commit_failed() instead of
+                 * step_committed()). Either way free the list
                  * (rd_kafka_topic_partition_list_destroy). */
                 /* SOLUTION (TODO 3): one synchronous commit per batch. */
+                /* The broker answers per partition: a partial failure
+                 * leaves the others committed. An error with no partition
+                 * marked (no answer at all) leaves every one unsure. */
                 err = rd_kafka_commit(rk, offsets, 0);
+                int marked = 0;
+                for (i = 0; i < offsets->cnt; i++)
+                        marked += offsets->elems[i].err != 0;
+                for (i = 0; i < offsets->cnt; i++) {
+                        rd_kafka_topic_partition_t *p = &offsets->elems[i];
+                        if (p->err || (err && !marked))
+                                step_commit_failed(p->partition, p->offset,
+                                                   p->err ? p->err : err);
+                        else
+                                step_committed(p->partition, p->offset);
+                }
+                if (marked && !err) /* in case the call does not say */
+                        err = RD_KAFKA_RESP_ERR__FAIL;
                 if (err) {
                         fprintf(stderr, "%% Commit of batch failed: %s: %s\n",
                                 rd_kafka_err2name(err), rd_kafka_err2str(err));
                         status = 1;
                         run    = 0;
-                } else {
-                        for (i = 0; i < offsets->cnt; i++)
-                                step_committed(offsets->elems[i].partition,
-                                               offsets->elems[i].offset);
                 }
                 rd_kafka_topic_partition_list_destroy(offsets);
 
@@ -238,8 +263,8 @@ int main(int argc, char **argv) {
          * With auto-commit off, close() commits nothing: each batch must
          * have been committed once processed (TODO 3). close() leaves the
          * group so that its partitions go to another member at once. */
-        fprintf(stderr, "%% Closing consumer\n");
+        step_closing(); /* "% Closing consumer", bounded in time */
         rd_kafka_consumer_close(rk);
         rd_kafka_destroy(rk);
-        return status;
+        return step_exit_status(status);
 }

@@ -126,13 +126,9 @@ static int fetch_batch(rd_kafka_t *rk, int max) {
                 }
                 if (rkm->err) {
                         /* Mostly informational: librdkafka recovers by
-                         * itself. A fatal error is the exception. */
-                        fprintf(stderr, "%% Consumer error: %s\n",
-                                rd_kafka_message_errstr(rkm));
-                        if (rkm->err == RD_KAFKA_RESP_ERR__FATAL) {
-                                status = 1;
-                                run    = 0;
-                        }
+                         * itself. The kit prints it, and ends the run on a
+                         * fatal error or one that keeps coming back. */
+                        step_consumer_error(rkm);
                         rd_kafka_message_destroy(rkm);
                         continue;
                 }
@@ -236,9 +232,9 @@ int main(int argc, char **argv) {
          * processed and not yet confirmed: an asynchronous commit may
          * have failed and no later batch covered it. */
 
-        fprintf(stderr, "%% Closing consumer\n");
+        step_closing(); /* "% Closing consumer", bounded in time */
         rd_kafka_consumer_close(rk);
         rd_kafka_topic_partition_list_destroy(processed);
         rd_kafka_destroy(rk);
-        return status;
+        return step_exit_status(status);
 }

@@ -222,13 +222,9 @@ int main(int argc, char **argv) {
                 }
                 if (rkm->err) {
                         /* Mostly informational: librdkafka recovers by
-                         * itself. A fatal error is the exception. */
-                        fprintf(stderr, "%% Consumer error: %s\n",
-                                rd_kafka_message_errstr(rkm));
-                        if (rkm->err == RD_KAFKA_RESP_ERR__FATAL) {
-                                status = 1;
-                                run    = 0;
-                        }
+                         * itself. The kit prints it, and ends the run on a
+                         * fatal error or one that keeps coming back. */
+                        step_consumer_error(rkm);
                         rd_kafka_message_destroy(rkm);
                         continue;
                 }
@@ -274,9 +270,9 @@ int main(int argc, char **argv) {
         /* Graceful end (Ctrl+C, --idle-exit, --max, or an error): leave
          * the group so that its partitions go to another member at once,
          * then close the database. */
-        fprintf(stderr, "%% Closing consumer\n");
+        step_closing(); /* "% Closing consumer", bounded in time */
         rd_kafka_consumer_close(rk);
         rd_kafka_destroy(rk);
         db_close();
-        return status;
+        return step_exit_status(status);
 }

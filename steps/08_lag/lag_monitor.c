@@ -64,13 +64,8 @@ static int fetch_batch(rd_kafka_t *rk, rd_kafka_message_t **batch, int max) {
                                 step_idle();
                         break;
                 }
-                if (rkm->err) { /* informational, unless fatal */
-                        fprintf(stderr, "%% Consumer error: %s\n",
-                                rd_kafka_message_errstr(rkm));
-                        if (rkm->err == RD_KAFKA_RESP_ERR__FATAL) {
-                                status = 1;
-                                run    = 0;
-                        }
+                if (rkm->err) { /* the kit: informational, or the end */
+                        step_consumer_error(rkm);
                         rd_kafka_message_destroy(rkm);
                         continue;
                 }
@@ -216,8 +211,8 @@ int main(int argc, char **argv) {
 
         /* Graceful end (Ctrl+C, --idle-exit, --max). close() commits
          * nothing (auto-commit is off) and leaves the group. */
-        fprintf(stderr, "%% Closing consumer\n");
+        step_closing(); /* "% Closing consumer", bounded in time */
         rd_kafka_consumer_close(rk);
         rd_kafka_destroy(rk);
-        return status;
+        return step_exit_status(status);
 }

@@ -1,0 +1,270 @@
+#!/usr/bin/env bats
+# Faults a learner meets, and the broker's own faults, on a PRIVATE broker (its own port
+# and data folder: the workbook's broker, and every test using it, is never touched):
+#   - the broker killed (kill -9 of its JVM) and restarted while steps 02, 03 and 05
+#     consume: nothing is lost, and the outage is reported;
+#   - 20 random kill -9 of steps 02, 03, 05 and 07 across reruns (scripts/chaos.sh): 0 lost;
+#   - every program ends cleanly: no broker, a broker that goes away before the close, a
+#     session setting the broker refuses, a heartbeat that does not fit the session;
+#   - the tools: topic's overall deadline, commits on an unknown group, lag on an old
+#     librdkafka; make run and make's CFLAGS;
+#   - docker-compose.yml renders the same settings as scripts/broker.env, on any port.
+# The reference solutions are the programs under test. The figures of the kills are
+# written to build/faults.txt.
+
+setup_file() {
+    load ../test_helper/common
+    make -s -C "$ROOT" build tools >/dev/null
+    export KAFKA_MODE=native
+    export KAFKA_PORT=${FAULTS_PORT:-$((19500 + RANDOM % 50 * 2))}
+    export KAFKA_STATE_DIR="$BATS_FILE_TMPDIR/broker"
+    export BROKER="127.0.0.1:$KAFKA_PORT"
+    export WORKBOOK_TARGET=solutions WORKBOOK_BIN=$ROOT/build/solutions
+    timeout 120 "$ROOT/scripts/broker.sh" up >/dev/null 3>&- || return 1
+    : >"$ROOT/build/faults.txt"
+}
+
+teardown_file() {
+    "$ROOT/scripts/broker.sh" down >/dev/null 2>&1 || true
+}
+
+setup() {
+    load ../test_helper/common
+    BROKER="127.0.0.1:$KAFKA_PORT"
+}
+
+# ------------------------------------------------------------------ helpers
+
+jvm_pid() { cat "$KAFKA_STATE_DIR/kafka.pid"; }
+
+# kill -9 the broker's JVM: no controlled shutdown, no goodbye to its clients.
+kill_broker() {
+    local pid
+    pid=$(jvm_pid)
+    kill -9 "$pid"
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+}
+
+restart_broker() { run -0 timeout 120 "$ROOT/scripts/broker.sh" up; }
+
+# How many lines of FILE start with WORD.
+lines_of() { grep -c "^$1 " "$2" 2>/dev/null || true; }
+
+# Wait up to SECS until FILE has N lines starting with WORD, or PID ended.
+wait_lines_or_end() { # FILE WORD N PID SECS
+    local deadline=$((SECONDS + $5))
+    while [ "$(lines_of "$2" "$1")" -lt "$3" ] && kill -0 "$4" 2>/dev/null; do
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 0.05
+    done
+}
+
+# Orders 1..COUNT never processed in the given outputs; and how many processed twice.
+never_processed() { local c=$1; shift; missing_values "$c" <(events processed "$@"); }
+twice() { events processed "$@" | awk '{ print $3 }' | sort | uniq -d | wc -l; }
+
+# ------------------------------------------------------------------ the broker's faults
+
+@test "faults: the broker is killed -9 and restarted while 02, 03 and 05 consume: nothing lost, the outage reported" {
+    local d=$BATS_TEST_TMPDIR s count=40 pids=() before=()
+    local steps=(02_manual_commit 03_batch_commit 05_store_after_processing)
+    for s in "${steps[@]}"; do
+        run -0 timeout 30 "$TOOLS/topic" -b "$BROKER" -t "f-$s-$$" -p 3
+        run -0 timeout 30 "$TOOLS/populate" -b "$BROKER" -t "f-$s-$$" -n "$count"
+    done
+    for s in "${steps[@]}"; do
+        timeout -k 2 120 "$WORKBOOK_BIN/$s" -b "$BROKER" -t "f-$s-$$" -g "f-$s-$$" "${SESSION_OPTS[@]}" \
+            -p 150 --crash-at 0 >"$d/$s.out" 2>"$d/$s.err" </dev/null 3>&- &
+        pids+=($!)
+    done
+    for i in 0 1 2; do
+        wait_lines_or_end "$d/${steps[$i]}.out" processed 3 "${pids[$i]}" 30 ||
+            fail "${steps[$i]} processed nothing in 30 s: $(tail -n 3 "$d/${steps[$i]}.err")"
+    done
+    kill_broker
+    for i in 0 1 2; do before+=("$(lines_of processed "$d/${steps[$i]}.out")"); done
+    sleep 1
+    restart_broker
+    # Each one carries on after the outage (or, step 02 and 03, stops on a failed commit).
+    for i in 0 1 2; do
+        wait_lines_or_end "$d/${steps[$i]}.out" processed $((before[i] + 3)) "${pids[$i]}" 60 ||
+            fail "${steps[$i]} made no progress within 60 s of the broker's return: $(tail -n 5 "$d/${steps[$i]}.err")"
+    done
+    local lost_all=0 dup_all=0
+    for i in 0 1 2; do
+        s=${steps[$i]}
+        kill -INT "${pids[$i]}" 2>/dev/null || true
+        STEP_STATUS=0; wait "${pids[$i]}" || STEP_STATUS=$?
+        [ "$STEP_STATUS" = 0 ] || [ "$STEP_STATUS" = 1 ] ||
+            fail "$s exited $STEP_STATUS after the outage ($(status_meaning "$STEP_STATUS")): $(tail -n 5 "$d/$s.err")"
+        # The outage is reported: the kit's line, librdkafka's, or a failed commit.
+        grep -qE 'no broker answers|Connection refused|Disconnected|commit.* failed|Commit .*failed' "$d/$s.err" ||
+            fail "$s said nothing about the broker's outage on stderr: $(tail -n 5 "$d/$s.err")"
+        if [ "$STEP_STATUS" = 1 ]; then
+            grep -qE '(Commit|commit).*(failed|_)' "$d/$s.err" ||
+                fail "$s exited 1 without naming a failed commit: $(tail -n 5 "$d/$s.err")"
+        fi
+        TOPIC="f-$s-$$" GROUP="f-$s-$$" run_step "$s" "$d/$s-rerun" -p 10 --crash-at 0 --idle-exit 2
+        expect_exit 0 "after --idle-exit" "$d/$s-rerun"
+        lost=$(never_processed "$count" "$d/$s.out" "$d/$s-rerun.out")
+        [ -z "$lost" ] || fail "$s lost orders across the broker's kill -9: $(echo $lost)"
+        dup=$(twice "$d/$s.out" "$d/$s-rerun.out")
+        lost_all=$((lost_all + 0)) dup_all=$((dup_all + dup))
+        note "$s: exit $STEP_STATUS through the outage, then the rerun: lost 0, processed twice $dup"
+    done
+    echo "broker kill -9: steps 3 lost $lost_all duplicated $dup_all" >>"$ROOT/build/faults.txt"
+}
+
+@test "faults: a broker that dies before the close: the close is bounded and the lost commit reported" {
+    local d=$BATS_TEST_TMPDIR
+    fresh_topic 30
+    # Step 05 commits nothing by itself: the close is where its last commit goes.
+    start_step 05_store_after_processing "$d/run" -p 100 --crash-at 0 --idle-exit 3
+    wait_for_lines "$d/run.out" processed 2
+    kill_broker
+    sleep 0.5
+    t0=$SECONDS
+    # Ctrl+C to the program itself: `timeout -k 2` (start_step) would kill it 2 s after
+    # passing a SIGINT on, before the kit's bound.
+    kill -INT "$(pgrep -P "$STEP_PID")"
+    STEP_STATUS=0; wait "$STEP_PID" || STEP_STATUS=$?
+    [ $((SECONDS - t0)) -le 8 ] || fail "the close took $((SECONDS - t0)) s; its bound is 5 s"
+    restart_broker
+    # Either the close gave up waiting (the kit's line, exit 1), or librdkafka gave up
+    # its last commit and said so (COMMITFAIL): never a silent end, never a hang.
+    if grep -q 'did not close within 5 s' "$d/run.err"; then
+        expect_exit 1 "when the close cannot reach the broker" "$d/run"
+        run -0 grep -c 'did not close within' "$d/run.err"
+        assert_output 1
+    else
+        grep -q 'COMMITFAIL' "$d/run.err" ||
+            fail "the close ended (exit $STEP_STATUS) without a word on its lost commit: $(tail -n 4 "$d/run.err")"
+        note "the close ended by itself, exit $STEP_STATUS, with its last commit reported failed"
+    fi
+}
+
+@test "faults: 20 random kill -9 of steps 02, 03, 05 and 07 across reruns: 0 lost (scripts/chaos.sh)" {
+    local d=$BATS_TEST_TMPDIR s pids=() kills=0 lost=0 dup=0 runs=0 line
+    for s in 02 03 05 07; do
+        COUNT=40 WORKBOOK_TARGET=solutions CHAOS_DIR="$d/chaos-$s" \
+            timeout 170 "$ROOT/scripts/chaos.sh" "$s" 5 >"$d/chaos-$s.log" 2>&1 </dev/null 3>&- &
+        pids+=($!)
+    done
+    for i in 0 1 2 3; do wait "${pids[$i]}" || true; done
+    for s in 02 03 05 07; do
+        line=$(grep '^chaos STEP=' "$d/chaos-$s.log") ||
+            fail "chaos.sh for step $s gave no tally: $(tail -n 5 "$d/chaos-$s.log")"
+        note "$line"
+        echo "$line" >>"$ROOT/build/faults.txt"
+        kills=$((kills + $(field "$line" kills))) lost=$((lost + $(field "$line" lost)))
+        dup=$((dup + $(field "$line" duplicated))) runs=$((runs + $(field "$line" runs)))
+        [ "$(field "$line" lost)" = 0 ] || fail "step $s lost orders to kill -9: $(grep 'never processed' "$d/chaos-$s.log")"
+        ! grep -q 'hung' "$d/chaos-$s.log" || fail "a run of step $s hung: $(grep hung "$d/chaos-$s.log")"
+    done
+    [ "$kills" -eq 20 ] || fail "expected 20 kills -9 in all, made $kills (the orders ran out first?)"
+    note "in all: $runs runs, $kills kills -9, lost $lost, processed twice $dup"
+}
+
+# ------------------------------------------------------------------ programs end cleanly
+
+@test "faults: no broker at the address: every step ends within --idle-exit with one line and exit 1" {
+    local d=$BATS_TEST_TMPDIR s port=$((KAFKA_PORT + 50)) pids=()
+    for s in $(cd "$ROOT/solutions" && ls -d [0-9][0-9]_*); do
+        timeout -k 2 20 "$WORKBOOK_BIN/$s" -b "127.0.0.1:$port" -t nothing -g nothing --idle-exit 3 \
+            --db "$d/$s.db" >"$d/$s.out" 2>"$d/$s.err" </dev/null 3>&- &
+        pids+=("$s:$!")
+    done
+    t0=$SECONDS
+    for p in "${pids[@]}"; do
+        s=${p%%:*}; STEP_STATUS=0; wait "${p#*:}" || STEP_STATUS=$?
+        expect_exit 1 "with no broker" "$d/$s"
+        # Its own lines (librdkafka's log lines start with %3|, %4|...): the last one says it.
+        run -0 tail -n 1 "$d/$s.err"
+        assert_output --partial "no broker answers"
+        run -0 grep -c 'no partition assigned' "$d/$s.err"
+        assert_output 1
+    done
+    [ $((SECONDS - t0)) -le 12 ] || fail "the eight programs took $((SECONDS - t0)) s to end; --idle-exit was 3"
+}
+
+@test "faults: a session the broker refuses ends the program (no loop), with exit 1" {
+    fresh_topic 5
+    run_step 02_manual_commit "$BATS_TEST_TMPDIR/run" -X session.timeout.ms=500 -X heartbeat.interval.ms=100 --idle-exit 3
+    expect_exit 1 "when the broker refuses the session timeout" "$BATS_TEST_TMPDIR/run"
+    run -0 grep -c 'INVALID_SESSION_TIMEOUT cannot heal' "$BATS_TEST_TMPDIR/run.err"
+}
+
+@test "faults: a session without a shorter heartbeat is refused at once, in one line" {
+    fresh_topic 5
+    run -2 timeout 10 "$WORKBOOK_BIN/01_auto_commit" -b "$BROKER" -t "$TOPIC" -g "$GROUP" -X session.timeout.ms=2000
+    assert_output --partial "session.timeout.ms=2000 needs a shorter heartbeat.interval.ms (it is 3000)"
+    assert_equal "${#lines[@]}" 1
+}
+
+# ------------------------------------------------------------------ tools and make
+
+@test "faults: topic has an overall deadline against a broker that accepts but never answers" {
+    # A listener that takes connections and says nothing (as a broker whose data folder
+    # was deleted under it can).
+    local port=$((KAFKA_PORT + 60))
+    python3 -c 'import socket, time, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16); c = []
+while True: c.append(s.accept()[0])' "$port" </dev/null >/dev/null 2>&1 3>&- &
+    silent=$!
+    sleep 0.3
+    KIT_DEADLINE_S=2 run -1 timeout 20 "$TOOLS/topic" -b "127.0.0.1:$port" -t x
+    kill "$silent"
+    assert_output --partial "topic: no result within 2 s"
+}
+
+@test "faults: make commits on a group with no commit says so and fails; lag names the librdkafka it needs" {
+    run -2 make -s -C "$ROOT" commits GROUP="no-such-group-$$" BROKER="$BROKER"
+    assert_output --partial "no commit for group no-such-group-$$"
+    # An old librdkafka (1.8, as Ubuntu 22.04 ships): the build says why it fails.
+    mkdir -p "$BATS_TEST_TMPDIR/old/librdkafka"
+    printf '#define RD_KAFKA_VERSION 0x010802ff\n' >"$BATS_TEST_TMPDIR/old/librdkafka/rdkafka.h"
+    run ${CC:-cc} -fsyntax-only -I"$BATS_TEST_TMPDIR/old" -I"$ROOT/tools" "$ROOT/tools/lag.c"
+    assert_failure
+    assert_output --partial "needs librdkafka 2.0.0 or newer"
+}
+
+@test "faults: make run takes STEP=1 (for 01), gives a short session with its heartbeat, and ends the intended crash cleanly" {
+    local t="f-run-$$-$RANDOM"
+    # (Step 01's starter reads from the end of the topic: earliest, so that it has work.)
+    run -0 timeout 60 make -s -C "$ROOT" run STEP=1 TOPIC="$t" GROUP="$t" COUNT=5 BROKER="$BROKER" \
+        ARGS="--crash-at 2 -p 50 -X auto.offset.reset=earliest"
+    assert_output --partial "simulated crash"
+    refute_output --partial "Error 3"
+    # The session make run gives is 6 s: a heartbeat of 7 s does not fit it.
+    run -2 timeout 60 make -s -C "$ROOT" run STEP=2 TOPIC="$t" GROUP="$t" COUNT=5 BROKER="$BROKER" \
+        ARGS="-X heartbeat.interval.ms=7000"
+    assert_output --partial "session.timeout.ms=6000 needs a shorter heartbeat.interval.ms"
+}
+
+@test "faults: CFLAGS on make's command line keeps the project's own flags" {
+    run -0 make -s -n -B -C "$ROOT" CFLAGS=-O0 build/tools/ping
+    assert_output --partial "-O0"
+    assert_output --partial "-Wall -Wextra -Werror"
+}
+
+# ------------------------------------------------------------------ Docker mode, without an engine
+
+@test "faults: docker-compose.yml renders the settings of scripts/broker.env, on any KAFKA_PORT, with a healthcheck" {
+    python3 -c 'import yaml' 2>/dev/null || skip "python3 with PyYAML is needed to read docker-compose.yml"
+    run -0 python3 "$ROOT/scripts/compose-check.py" "$ROOT" 19555
+    note "$output"
+    run -0 python3 "$ROOT/scripts/compose-check.py" "$ROOT" 9092
+}
+
+@test "faults: analyze --skew reads the broker's commit times on this machine's clock" {
+    local d=$BATS_TEST_TMPDIR
+    printf 'started partition=0 offset=0 value=Order-1 at=1000\nprocessed partition=0 offset=0 value=Order-1 at=2000\n' >"$d/run.out"
+    printf '0 1 2500\n' >"$d/commits"
+    # The broker's clock 1 s ahead: its 2500 is this machine's 1500, before processing ended.
+    run -0 "$TOOLS/analyze" --skew 1000 "$d/run.out" "$d/commits"
+    assert_output --partial "request n=0 by=unknown call=-1 fn=- async=0 phase=run1 at=1500"
+    assert_output --partial "finding kind=before-processing"
+    run -0 "$TOOLS/analyze" --skew 0 "$d/run.out" "$d/commits"
+    refute_output --partial "finding kind=before-processing"
+}
