@@ -21,7 +21,7 @@ CFLAGS  ?= -O2 -g
 override CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS)
 
-TOOLS     := ping topic populate lag commits timeline analyze
+TOOLS     := ping topic populate lag commits timeline analyze clock
 TOOL_BINS := $(addprefix build/tools/,$(TOOLS))
 STEPS     := $(notdir $(patsubst %/,%,$(wildcard steps/[0-9][0-9]_*/)))
 STEP_BINS := $(addprefix build/steps/,$(STEPS))

@@ -30,6 +30,7 @@ for step in $(cd solutions && ls -d [0-9][0-9]_*/ | tr -d /); do
         -p 10 --crash-at 0 --idle-exit 2 --db build/memcheck/orders.db \
         -X session.timeout.ms=2000 -X heartbeat.interval.ms=400
 done
+check "clock"     build/tools/clock -b "$B"
 check "lag"       build/tools/lag -b "$B" -g "$topic-02_manual_commit" -t "$topic"
 check "commits"   build/tools/commits -b "$B" -g "$topic-02_manual_commit" -t "$topic"
 check "analyze"   build/tools/analyze --count 30 \

@@ -37,7 +37,7 @@
 
 static const char usage[] =
     "usage: timeline [--svg FILE] [--title TEXT] [--color WHEN] [--topic TOPIC]\n"
-    "                [--width COLUMNS] [--log-end P=N]... RUN1.out [RERUN.out] COMMITS\n"
+    "                [--width COLUMNS] [--skew MS] [--log-end P=N]... RUN1.out [RERUN.out] COMMITS\n"
     "  Draw one lane per partition: the offsets run 1 (the run that crashed) and\n"
     "  the rerun processed, where each commit landed, where the crash happened,\n"
     "  what was processed again and what was lost.\n"
@@ -50,6 +50,8 @@ static const char usage[] =
     "                   always or never (plain ASCII); default auto\n"
     "  --topic TOPIC    only this topic's commits (needed when COMMITS has several)\n"
     "  --width COLUMNS  wrap the lanes to fit (default 100; 0 = never wrap)\n"
+    "  --skew MS        the broker's clock runs MS ms ahead of this machine's\n"
+    "                   (negative: behind); taken off its commit timestamps\n"
     "  --log-end P=N    partition P's log ends at offset N (from the lag tool):\n"
     "                   offsets up to there that no run reached are drawn too\n"
     "                   (from 0 on a partition with no message and no commit)\n"
@@ -90,6 +92,7 @@ int main(int argc, char **argv)
         {"topic", required_argument, NULL, 't'},
         {"width", required_argument, NULL, 'w'},
         {"log-end", required_argument, NULL, 'e'},
+        {"skew", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -107,6 +110,7 @@ int main(int argc, char **argv)
         case 'c': color = optarg; break;
         case 't': topic = optarg; break;
         case 'w': width = (int)kit_number('w', optarg, 0, 10000, usage); break;
+        case 'S': s.skew_ms = kit_number('S', optarg, -86400000L, 86400000L, usage); break;
         case 'e':
             if (story_add_log_end(&s, optarg)) {
                 story_free(&s);

@@ -575,9 +575,22 @@ commits: offset commit at __consumer_offsets offset 43 has value version 5; this
 
 # ---------------------------------------------------------------- errors
 
+@test "clock: on one machine the broker's clock and ours agree within the measure's round trip" {
+    run -0 timeout 20 "$TOOLS/clock" -b "$BROKER"
+    [[ $output =~ ^skew_ms=(-?[0-9]+)\ round_trip_ms=([0-9]+)$ ]] || fail "clock printed: $output"
+    skew=${BASH_REMATCH[1]} rtt=${BASH_REMATCH[2]}
+    [ "${skew#-}" -le "$((rtt + 5))" ] || fail "skew $skew ms is more than the round trip ($rtt ms) on one machine"
+    # The checks take it into account only past its error (and 100 ms): none here.
+    load ../test_helper/common
+    unset CLOCK_SKEW_MS
+    measure_clock_skew
+    assert_equal "$CLOCK_SKEW_MS" 0
+    note "clock: skew $skew ms, round trip $rtt ms"
+}
+
 @test "with no broker, every tool says so in one line and exits 1 within 5 s" {
     local tool rc ms args dir=$BATS_TEST_TMPDIR
-    for tool in ping topic populate lag commits; do
+    for tool in ping topic populate lag commits clock; do
         args=(-b "$DEAD")
         [[ $tool == lag || $tool == commits ]] && args+=(-g x)
         (
@@ -588,7 +601,7 @@ commits: offset commit at __consumer_offsets offset 43 has value version 5; this
         ) 3>&- &
     done
     wait
-    for tool in ping topic populate lag commits; do
+    for tool in ping topic populate lag commits clock; do
         read -r rc ms <"$dir/$tool.rc"
         assert_equal "$tool exit $rc" "$tool exit 1"
         ((ms < 5000)) || fail "$tool took $ms ms to give up"
@@ -600,7 +613,7 @@ commits: offset commit at __consumer_offsets offset 43 has value version 5; this
 
 @test "every tool: -h prints the usage on stdout; a bad command line exits 2 with it on stderr" {
     local tool
-    for tool in ping topic populate lag commits; do
+    for tool in ping topic populate lag commits clock; do
         run --separate-stderr timeout 5 "$TOOLS/$tool" -h
         assert_success
         assert_line --index 0 --regexp "^usage: $tool "

@@ -37,6 +37,24 @@ PROBE_LIB=$TOOLS/libprobe.so
 workbook_setup_file() {
     make -s -C "$ROOT" tools >/dev/null || return 1
     "$TOOLS/ping" -b "$BROKER" -t 2000 >/dev/null 2>&1 || "$ROOT/scripts/broker.sh" up >/dev/null || return 1
+    measure_clock_skew
+}
+
+# The broker's clock against this machine's (build/tools/clock: one message whose time
+# the broker stamps on append). On one machine the two agree to a few ms, within the
+# measure's own error (its round trip); a broker in a VM (Docker Desktop, colima) can be
+# seconds off. Only a gap larger than the error, and than 100 ms, is taken into account:
+# exported as CLOCK_SKEW_MS for analyze_runs and the timelines. Measured once per check
+# file; CLOCK_SKEW_MS set beforehand is used as it is.
+measure_clock_skew() {
+    [ -z "${CLOCK_SKEW_MS:-}" ] || return 0
+    local line skew rtt
+    line=$(timeout 20 "$TOOLS/clock" -b "$BROKER" 2>/dev/null) || { export CLOCK_SKEW_MS=0; return 0; }
+    skew=$(printf '%s\n' "$line" | sed -n 's/.*skew_ms=\(-\{0,1\}[0-9]*\).*/\1/p')
+    rtt=$(printf '%s\n' "$line" | sed -n 's/.*round_trip_ms=\([0-9]*\).*/\1/p')
+    [ -n "$skew" ] && [ -n "$rtt" ] || { export CLOCK_SKEW_MS=0; return 0; }
+    [ "$rtt" -lt 100 ] && rtt=100
+    if [ "${skew#-}" -gt "$rtt" ]; then export CLOCK_SKEW_MS=$skew; else export CLOCK_SKEW_MS=0; fi
 }
 
 # A fresh topic and group for this test: its name says which test made it.
@@ -252,7 +270,7 @@ show_timeline() {
     svg=$dir/$name.svg
     mkdir -p "$dir" 2>/dev/null || svg=$BATS_TEST_TMPDIR/$name.svg
     # Written aside, then moved: checks of several copies may draw at the same time.
-    if picture=$("$TOOLS/timeline" --color never --title "$BATS_TEST_DESCRIPTION" \
+    if picture=$("$TOOLS/timeline" --color never --skew "${CLOCK_SKEW_MS:-0}" --title "$BATS_TEST_DESCRIPTION" \
             --svg "$svg.$$.tmp" "$run1" "$rerun" "$commits" 2>&1) &&
         mv -f "$svg.$$.tmp" "$svg" 2>/dev/null; then
         mapfile -t lines <<<"$picture"
