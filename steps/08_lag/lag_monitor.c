@@ -54,11 +54,18 @@ static void set_conf(rd_kafka_conf_t *conf, const char *name,
 /* The next batch, as in step 03, but the first message is awaited 500 ms,
  * not 1 s: an idle consumer comes back to its report in time. */
 static int fetch_batch(rd_kafka_t *rk, rd_kafka_message_t **batch, int max) {
-        int n = 0;
+        int n = 0, revocations = step_revocations();
 
         while (run && n < max) {
                 rd_kafka_message_t *rkm =
                     rd_kafka_consumer_poll(rk, n == 0 ? 500 : 100);
+                /* A rebalance served by that poll: what we hold belongs to
+                 * the previous assignment, and is no longer ours. */
+                if (step_revocations() != revocations) {
+                        while (n > 0)
+                                rd_kafka_message_destroy(batch[--n]);
+                        revocations = step_revocations();
+                }
                 if (!rkm) {
                         if (n == 0)
                                 step_idle();
