@@ -8,11 +8,12 @@
 # and always stopped by teardown_file.
 
 STEP=06_async_commit
-PRIVATE_PORT=${PRIVATE_PORT:-19302}
 
 setup_file() {
     load test_helper/common
     workbook_setup_file
+    # The private broker's port: given (a grading run sets one per submission), or free.
+    export PRIVATE_PORT=${PRIVATE_PORT:-$(free_port_pair)}
     mkdir -p "$BATS_FILE_TMPDIR/broker"
     KAFKA_PORT=$PRIVATE_PORT KAFKA_STATE_DIR=$BATS_FILE_TMPDIR/broker \
         "$ROOT/scripts/broker.sh" up >"$BATS_FILE_TMPDIR/broker-up.log" 2>&1 </dev/null 3>&- &

@@ -112,7 +112,7 @@ setup() {
 @test "broker: docker-compose.yml pins the same Kafka that native mode runs" {
     run -0 grep -E '^ *image: apache/kafka:[0-9]+\.[0-9]+\.[0-9]+$' "$ROOT/docker-compose.yml"
     run -0 grep -E '^ *container_name: broker$' "$ROOT/docker-compose.yml"
-    run -0 grep -F '127.0.0.1:${KAFKA_PORT:-9092}:9092' "$ROOT/docker-compose.yml"
+    run -0 grep -F '127.0.0.1:${KAFKA_PORT:-9092}:19092' "$ROOT/docker-compose.yml"
     version=$(sed -n 's/^ *image: apache\/kafka:\(.*\)$/\1/p' "$ROOT/docker-compose.yml")
     run -0 timeout 120 "$ROOT/scripts/broker.sh" jars
     [ -f "$output/kafka_2.13-$version.jar" ] || fail "native jars of Kafka $version missing in $output"

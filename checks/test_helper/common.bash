@@ -57,6 +57,19 @@ measure_clock_skew() {
     if [ "${skew#-}" -gt "$rtt" ]; then export CLOCK_SKEW_MS=$skew; else export CLOCK_SKEW_MS=0; fi
 }
 
+# A free pair of ports (PORT and PORT+1, a broker's client and controller ports) for a
+# private broker: an even port from 20000 to 29998, below the ephemeral range, that
+# nothing listens on. Random, so that checks running at once (two copies of the
+# workbook, a grading run) do not pick the same.
+free_port_pair() {
+    local p
+    for _ in $(seq 1 50); do
+        p=$((20000 + RANDOM % 5000 * 2))
+        ss -Hltn "sport = :$p or sport = :$((p + 1))" 2>/dev/null | grep -q . || { echo "$p"; return 0; }
+    done
+    return 1
+}
+
 # A fresh topic and group for this test: its name says which test made it.
 # Usage: fresh_topic COUNT [PARTITIONS]  -> sets TOPIC and GROUP
 fresh_topic() {
