@@ -89,10 +89,10 @@ find_steps() { # ROOT_DIR
     # Folders named steps/; only when there is none, folders that hold step folders
     # (NN_topic/) themselves.
     while IFS= read -r -d '' d; do cand+=("$d"); done < <(
-        find -P "$r" -mindepth 1 -maxdepth 4 \( -name '.*' -o -name __MACOSX \) -prune -o -type d -name steps -print0)
+        find -P "$r" -mindepth 1 -maxdepth 4 \( -name '.*' -o -name __MACOSX \) -prune -o -type d -name steps -print0 | sort -z)
     [ ${#cand[@]} -gt 0 ] || while IFS= read -r -d '' d; do cand+=("$d"); done < <(
         find -P "$r" -mindepth 0 -maxdepth 3 \( -name '.*' -o -name __MACOSX \) -prune -o -type d \
-            -exec sh -c 'for s in "$1"/[0-9][0-9]_*/; do [ -d "$s" ] && [ ! -L "${s%/}" ] && exit 0; done; exit 1' sh {} \; -print0)
+            -exec sh -c 'for s in "$1"/[0-9][0-9]_*/; do [ -d "$s" ] && [ ! -L "${s%/}" ] && exit 0; done; exit 1' sh {} \; -print0 | sort -z)
     if [ ${#cand[@]} -eq 0 ]; then
         if find -P "$r" -maxdepth 4 -name steps -type l | grep -q .; then
             WHY="its steps/ is a symbolic link (links are never followed)"

@@ -151,6 +151,9 @@ cp -a Makefile tools scripts "$work/judge/" && cp -a build/tools "$work/judge/bu
     cp -a checks/test_helper "$work/judge/checks/" && cp -a checks/[0-9][0-9]_*.bats "$work/judge/checks/" ||
     die "could not copy the workbook"
 judge_hash=$(judge_files "$work/judge" | sha256sum | cut -c1-16)
+# The instructor's own checks and scripts (reachable only without the sandbox, UNSAFE=1).
+root_files() { (cd "$ROOT" && find checks scripts -type f -print0 | sort -z | xargs -0r sha256sum); }
+root_hash=$(root_files | sha256sum | cut -c1-16)
 checks_hash=$judge_hash
 # What decides whether a submission needs grading again: its sources, the steps, the checks.
 grading_key() { printf '%s %s %s\n' "$1" "${steps[*]}" "$checks_hash" | sha256sum | cut -c1-16; }
@@ -324,6 +327,9 @@ grade_student() { # INDEX ENTRY FOLDER
                 if [ "$(judge_files "$wb" | sha256sum | cut -c1-16)" != "$judge_hash" ]; then
                     reason="tripwire: the workbook's checks or tools changed while this step ran (the step fails; the copy was restored)"
                     rm -rf "$wb" && cp -a "$work/judge" "$wb"
+                elif [ "$(root_files | sha256sum | cut -c1-16)" != "$root_hash" ]; then
+                    reason="tripwire: the instructor's workbook ($ROOT) changed while this step ran"
+                    echo "grade: WARNING: $ROOT changed while $name's step $step ran: check it (git status)" >&2
                 elif [ -n "$plan" ] && [ "$plan" != "$tests" ]; then
                     reason="tripwire: the check ran $plan tests, the check file has $tests"
                 elif [ "$rc" -eq 0 ] && [ "$plan" = "$tests" ]; then
