@@ -151,7 +151,8 @@ cp -a Makefile tools scripts "$work/judge/" && cp -a build/tools "$work/judge/bu
     cp -a checks/test_helper "$work/judge/checks/" && cp -a checks/[0-9][0-9]_*.bats "$work/judge/checks/" ||
     die "could not copy the workbook"
 judge_hash=$(judge_files "$work/judge" | sha256sum | cut -c1-16)
-# The instructor's own checks and scripts (reachable only without the sandbox, UNSAFE=1).
+# The instructor's own checks and scripts: only without the sandbox (UNSAFE=1) can student
+# code reach them, so only then are they compared after each step.
 root_files() { (cd "$ROOT" && find checks scripts -type f -print0 | sort -z | xargs -0r sha256sum); }
 root_hash=$(root_files | sha256sum | cut -c1-16)
 checks_hash=$judge_hash
@@ -276,13 +277,20 @@ grade_student() { # INDEX ENTRY FOLDER
             printf 'SB_CPU=%q\nSB_AS=%q\nSB_NPROC=%q\nSB_FSIZE=%q\nSB_NOFILE=%q\n' "${SANDBOX_CPU:-120}" \
                 "${SANDBOX_AS:-$((4 << 30))}" "${SANDBOX_NPROC:-256}" "${SANDBOX_FSIZE:-$((16 << 20))}" "${SANDBOX_NOFILE:-256}"
         } >"$conf"
-        # The relays (outside): each allowed port's socket, to the same port on the host.
-        if [ "$sandbox_mode" != unsafe ]; then
+        # The relays (outside), started for each check: each allowed port's socket, to the
+        # same port on the host.
+        start_relays() {
+            relays=()
+            [ "$sandbox_mode" != unsafe ] || return 0
             for p in $broker_port $private_port; do
+                rm -f "$dir/net/$p.sock"
                 socat UNIX-LISTEN:"$dir/net/$p.sock",fork,mode=0666 TCP:127.0.0.1:"$p" </dev/null >/dev/null 2>&1 &
                 relays+=($!)
             done
-        fi
+            for p in $broker_port $private_port; do
+                for _ in $(seq 100); do [ -S "$dir/net/$p.sock" ] && break; sleep 0.02; done
+            done
+        }
         # The judge's copy, and one wrapper per step: the check runs it as the program.
         cp -a "$work/judge" "$wb"
         for step in "${steps[@]}"; do
@@ -312,6 +320,7 @@ grade_student() { # INDEX ENTRY FOLDER
                 [ "$tjobs" -gt 1 ] && command -v parallel >/dev/null && jopt=(--jobs "$tjobs")
                 t0=$SECONDS rc=0
                 rm -f "$dir/hung"
+                start_relays
                 # In a session of its own, from the judge's copy (the check finds the workbook
                 # by walking up from checks/ to the Makefile); the programs: the wrappers.
                 (cd "$wb" && exec setsid -w bash -c 'ps -o sid= -p $$ >"$0"; exec "$@"' "$dir/sid" \
@@ -320,6 +329,7 @@ grade_student() { # INDEX ENTRY FOLDER
                     timeout -k 5 "$limit" bats "${jopt[@]}" --formatter tap --timing "checks/$step.bats") \
                     2>&1 </dev/null | cap_text 1048576 >"$stage/logs/$step.tap"
                 rc=${PIPESTATUS[0]}
+                [ ${#relays[@]} -eq 0 ] || kill "${relays[@]}" 2>/dev/null
                 kill_leftovers "$dir" "$uid"
                 # Paths inside the temporary folder read better without it.
                 sed -i "s|$(printf '%s/' "$wb" | sed 's/[][\.*^$|]/\\&/g')||g" "$stage/logs/$step.tap"
@@ -327,7 +337,7 @@ grade_student() { # INDEX ENTRY FOLDER
                 if [ "$(judge_files "$wb" | sha256sum | cut -c1-16)" != "$judge_hash" ]; then
                     reason="tripwire: the workbook's checks or tools changed while this step ran (the step fails; the copy was restored)"
                     rm -rf "$wb" && cp -a "$work/judge" "$wb"
-                elif [ "$(root_files | sha256sum | cut -c1-16)" != "$root_hash" ]; then
+                elif [ "$sandbox_mode" = unsafe ] && [ "$(root_files | sha256sum | cut -c1-16)" != "$root_hash" ]; then
                     reason="tripwire: the instructor's workbook ($ROOT) changed while this step ran"
                     echo "grade: WARNING: $ROOT changed while $name's step $step ran: check it (git status)" >&2
                 elif [ -n "$plan" ] && [ "$plan" != "$tests" ]; then
@@ -348,7 +358,6 @@ grade_student() { # INDEX ENTRY FOLDER
             fi
             printf '%s\t%s\t%s\n' "$step" "$st" "$reason" >>"$stage/rows.tsv"
         done
-        [ ${#relays[@]} -eq 0 ] || kill "${relays[@]}" 2>/dev/null
     fi
     write_student_reports "$stage" "$dir/suites.xml"
     kill_leftovers "$dir" "$uid"
