@@ -144,12 +144,21 @@ chmod 700 "$work"
 
 # The workbook the judge uses, and its hash (the tripwire compares each copy with it).
 judge_files() { # DIR: the judge's files under DIR, hashed
-    (cd "$1" && find Makefile checks tools build/tools scripts -type f ! -name '*.tmp' -print0 2>/dev/null | sort -z | xargs -0r sha256sum)
+    (cd "$1" && find Makefile checks tools build/tools scripts solutions -type f ! -name '*.tmp' -print0 2>/dev/null | sort -z | xargs -0r sha256sum)
 }
 mkdir -p "$work/judge/checks" "$work/judge/build"
 cp -a Makefile tools scripts "$work/judge/" && cp -a build/tools "$work/judge/build/" &&
     cp -a checks/test_helper "$work/judge/checks/" && cp -a checks/[0-9][0-9]_*.bats "$work/judge/checks/" ||
     die "could not copy the workbook"
+cp -a docker-compose.yml "$work/judge/" 2>/dev/null   # scripts/broker.sh reads Kafka's version there (06)
+# A check that builds a control program from a solution and a mutant (07) gets both; the
+# judge's copy is outside the sandbox, where student code never sees it.
+for step in "${steps[@]}"; do
+    for m in $(grep -o 'checks/mutants/[A-Za-z0-9_]*\.patch' "checks/$step.bats" | sort -u); do
+        mkdir -p "$work/judge/checks/mutants" "$work/judge/solutions"
+        cp -a "$m" "$work/judge/checks/mutants/" && cp -a "solutions/$step" "$work/judge/solutions/" || die "could not copy $m"
+    done
+done
 judge_hash=$(judge_files "$work/judge" | sha256sum | cut -c1-16)
 # The instructor's own checks and scripts: only without the sandbox (UNSAFE=1) can student
 # code reach them, so only then are they compared after each step.
