@@ -1,9 +1,11 @@
 #!/usr/bin/env bats
 # checks/foundation/grade.bats - scripts/grade.sh (`make grade SUBMISSIONS=DIR`) on a class
 # made here from solutions/, checks/mutants/ and checks/foundation/grade-fixtures/ (small
-# programs: a hang, a faker, attacks). Step 02 only, RUN_TIMEOUT=10, two at a time; the
-# rewriter attack also once without the sandbox (UNSAFE=1), where the tripwire must catch
-# it. Each attack of issue 9 must fail to pay. About a minute on 2 cores, broker up.
+# programs: a hang, a faker, attacks). Step 02 only, RUN_TIMEOUT=10, two at a time, a
+# step's tests side by side; the rewriter attack and the hang also once without the
+# sandbox (UNSAFE=1, one test at a time), where the tripwire must catch the rewriter and
+# the hang's later tests must fail fast. Each attack of issue 9 must fail to pay. About
+# 75 s on 2 cores, broker up.
 #
 #   bats checks/foundation/grade.bats
 
@@ -27,11 +29,11 @@ setup_file() {
     cp -a "$ROOT/Makefile" "$ROOT/tools" "$ROOT/scripts" "$ROOT/steps" "$wb/" && cp -a "$ROOT/build/tools" "$wb/build/" &&
         cp -a "$ROOT/checks/test_helper" "$ROOT"/checks/[0-9][0-9]_*.bats "$wb/checks/"
     # Detached (setsid, its parent gone): no ancestor of it works in this workbook.
-    (cd "$wb" && UNSAFE=1 RUN_TIMEOUT=10 TMPDIR=$GTMP setsid bash -c '"$0"/scripts/grade.sh -j 1 --steps 02,03 -o "$1" "$2" \
+    (cd "$wb" && UNSAFE=1 GRADE_TEST_JOBS=1 RUN_TIMEOUT=10 TMPDIR=$GTMP setsid bash -c '"$0"/scripts/grade.sh -j 1 --steps 02,03 -o "$1" "$2" \
         >"$3/grade-unsafe.log" 2>&1; echo $? >"$3/grade-unsafe.status"' "$wb" "$OUT_U" "$SUBS_U" "$BATS_FILE_TMPDIR" \
         </dev/null >/dev/null 2>&1 3>&- &)
     local t0=$SECONDS status=0
-    RUN_TIMEOUT=10 TMPDIR=$GTMP "$ROOT/scripts/grade.sh" -j 2 --steps 02 --weights "$BATS_FILE_TMPDIR/weights" \
+    GRADE_TEST_JOBS=4 RUN_TIMEOUT=10 TMPDIR=$GTMP "$ROOT/scripts/grade.sh" -j 2 --steps 02 --weights "$BATS_FILE_TMPDIR/weights" \
         -o "$OUT" "$SUBS" >"$BATS_FILE_TMPDIR/grade.log" 2>&1 3>&- || status=$?
     echo "$status" >"$BATS_FILE_TMPDIR/grade.status"
     for _ in $(seq 600); do [ -s "$BATS_FILE_TMPDIR/grade-unsafe.status" ] && break; sleep 0.5; done
@@ -84,7 +86,9 @@ make_submissions() {
     # Not gradable: an unknown format, an ambiguous layout.
     echo 'Rar!' >"$SUBS/rarfan.rar"
     sub02 "$SUBS/twice/a"; sub02 "$SUBS/twice/b"
-    # Without the sandbox: the rewriter in 02, and a 03 that fails its real check.
+    # Without the sandbox (and one test at a time): the rewriter in 02, and a 03 that fails
+    # its real check; the hang again, to see the step's later tests fail fast.
+    sub02 "$SUBS_U/hangs" "$FIX/hangs.c"
     sub02 "$SUBS_U/rewriter" "$FIX/rewriter.c"
     mkdir -p "$SUBS_U/rewriter/steps/03_batch_commit"
     cp "$FIX/faker.c" "$SUBS_U/rewriter/steps/03_batch_commit/batch_commit.c"
@@ -114,7 +118,7 @@ EOF
 }
 
 @test "grade: both gradings ran and exited 0" {
-    note "graded $(ls "$SUBS" | wc -l) submissions (step 02, -j 2) and 1 without the sandbox (02, 03) at once in $(cat "$BATS_FILE_TMPDIR/grade.seconds") s"
+    note "graded $(ls "$SUBS" | wc -l) submissions (step 02, -j 2) and 2 without the sandbox (02, 03) at once in $(cat "$BATS_FILE_TMPDIR/grade.seconds") s"
     [ "$(cat "$BATS_FILE_TMPDIR/grade.status")" = 0 ] || fail "grade.sh exited $(cat "$BATS_FILE_TMPDIR/grade.status"): $(cat "$BATS_FILE_TMPDIR/grade.log")"
     [ "$(cat "$BATS_FILE_TMPDIR/grade-unsafe.status")" = 0 ] || fail "grade.sh (UNSAFE=1) exited $(cat "$BATS_FILE_TMPDIR/grade-unsafe.status"): $(cat "$BATS_FILE_TMPDIR/grade-unsafe.log")"
     run cat "$BATS_FILE_TMPDIR/grade.log"
@@ -145,8 +149,14 @@ EOF
 @test "grade: a hang fails with 'did not end within', and the step's later runs fail fast" {
     run csv_row "$OUT/grades.csv" hangs 02_manual_commit
     assert_output --partial $'fail\t02_manual_commit did not end within 10s'
-    run cat "$OUT/hangs/logs/02_manual_commit.tap"
-    assert_output --partial "Not run: an earlier test of this step hung"
+    # One test at a time (UNSAFE grading, GRADE_TEST_JOBS=1): after the first hang the
+    # other three fail at once.
+    run csv_row "$OUT_U/grades.csv" hangs 02_manual_commit
+    assert_output --partial $'fail\t02_manual_commit did not end within 10s'
+    run grep -c "Not run: an earlier test of this step hung" "$OUT_U/hangs/logs/02_manual_commit.tap"
+    assert_output 3
+    run grep -o 'in [0-9]*ms' "$OUT_U/hangs/logs/02_manual_commit.tap"
+    [ "$(sed -n 4p <<<"$output" | tr -dc 0-9)" -lt 3000 ] || fail "the last test did not fail fast: $output"
 }
 
 @test "grade: a program that prints the lines without consuming and committing fails" {
