@@ -23,7 +23,9 @@ LDLIBS  += $(PKG_LIBS)
 
 TOOLS     := ping topic populate lag commits timeline analyze clock
 TOOL_BINS := $(addprefix build/tools/,$(TOOLS))
-STEPS     := $(notdir $(patsubst %/,%,$(wildcard steps/[0-9][0-9]_*/)))
+# Step folders with plain names only (NN_topic: letters, digits, _): a folder named
+# 04_$(shell ...) would otherwise be expanded again below (.SECONDEXPANSION).
+STEPS     := $(shell cd steps 2>/dev/null && ls -d [0-9][0-9]_*/ 2>/dev/null | tr -d / | grep -E '^[0-9]{2}_[A-Za-z0-9_]+$$')
 STEP_BINS := $(addprefix build/steps/,$(STEPS))
 SOL_BINS  := $(addprefix build/solutions/,$(STEPS))
 
@@ -40,12 +42,15 @@ build/tools/timeline: tools/story.c tools/story.h tools/timeline.h tools/timelin
 build/tools/libprobe.so: tools/probe.c | build/tools
 	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< -ldl $(LDLIBS)
 
+# The sources, each quoted for the shell: a file named x;id>&2;.c stays a (bad) file name.
+quote_sources = $(foreach f,$(filter %.c,$^),'$(subst ','\'',$(f))')
+
 .SECONDEXPANSION:
 build/steps/%: $$(wildcard steps/$$*/*.c) tools/step.c tools/step.h | build/steps
-	$(CC) $(CFLAGS) -Itools -o $@ $(filter %.c,$^) $(LDLIBS)
+	$(CC) $(CFLAGS) -Itools -o '$@' $(quote_sources) $(LDLIBS)
 
 build/solutions/%: $$(wildcard solutions/$$*/*.c) tools/step.c tools/step.h | build/solutions
-	$(CC) $(CFLAGS) -Itools -o $@ $(filter %.c,$^) $(LDLIBS)
+	$(CC) $(CFLAGS) -Itools -o '$@' $(quote_sources) $(LDLIBS)
 
 # Step 07 keeps its orders in SQLite.
 SQLITE_LIBS := $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
@@ -152,8 +157,11 @@ timeline: tools ## [learner] run STEP=NN with a crash and a rerun, then draw whe
 compare: tools $(SOL_BINS) ## [instructor] the strategies side by side, measured: lost, duplicated, commits, msg/s
 	@scripts/compare.sh
 
-grade: ## [instructor] grade every student folder or tarball in SUBMISSIONS=DIR (JOBS=N in parallel)
-	@scripts/grade.sh $(if $(JOBS),-j $(JOBS)) "$(SUBMISSIONS)"
+grade: ## [instructor] grade SUBMISSIONS=DIR in a sandbox (JOBS=N OUT=dir ONLY=name FORCE=1 GRADE_STEPS=02,03 WEIGHTS=f)
+	@scripts/grade.sh $(if $(JOBS),-j '$(JOBS)') $(if $(OUT),-o '$(OUT)') $(if $(ONLY),--only '$(ONLY)') \
+	    $(if $(filter 1,$(FORCE)),--force) $(if $(GRADE_STEPS),--steps '$(GRADE_STEPS)') $(if $(WEIGHTS),--weights '$(WEIGHTS)') \
+	    '$(SUBMISSIONS)'
+
 
 bench: build ## [maintainer] measure start-up, memory, populate and commit-history figures
 	@scripts/bench.sh

@@ -11,13 +11,19 @@
 #   valgrind                             'make memcheck'
 #   libsqlite3-dev sqlite3               step 07 writes orders to SQLite; its check reads them
 #   parallel                             the checks run a step's tests side by side (bats --jobs)
+#   bubblewrap                           'make grade' runs student code in a sandbox (bwrap)
+#   socat                                'make grade' relays the broker into the sandbox's network
+#   unzip                                'make grade' takes .zip submissions
 set -euo pipefail
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 for pkg in librdkafka-dev pkg-config gcc make bats bats-support bats-assert kcat \
            maven iproute2 procps coreutils netcat-openbsd valgrind jq perl \
-           libsqlite3-dev sqlite3 parallel; do
+           libsqlite3-dev sqlite3 parallel \
+           bubblewrap \
+           socat \
+           unzip; do
     have_pkg "$pkg" || need+=("$pkg")
 done
 # Any JDK 17+ will do (Kafka 4.x needs 17); take Debian's default only when none is there.

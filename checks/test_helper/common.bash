@@ -83,18 +83,29 @@ fresh_topic() {
 
 now_ms() { date +%s%3N; }
 
+# Grading only (scripts/grade.sh sets WORKBOOK_HANG_MARKER to a file of its own): once a
+# program of this step hung, the step's later runs fail at once instead of each waiting
+# out RUN_TIMEOUT again. Unset (make check), nothing changes.
+hang_fail_fast() {
+    [ -n "${WORKBOOK_HANG_MARKER:-}" ] && [ -s "$WORKBOOK_HANG_MARKER" ] || return 0
+    fail "$(printf 'Not run: an earlier test of this step hung, so this one fails at once.\n%s' "$(cat "$WORKBOOK_HANG_MARKER")")"
+}
+hang_mark() { [ -z "${WORKBOOK_HANG_MARKER:-}" ] || printf '%s\n' "$1" >"$WORKBOOK_HANG_MARKER"; }
+
 # Run the program under test in the foreground, bounded by RUN_TIMEOUT.
 # Usage: run_step NAME OUT_PREFIX [args...]; sets STEP_STATUS; output in PREFIX.out/.err
 run_step() {
     local name=$1 prefix=$2; shift 2
     local bin=$WORKBOOK_BIN/$name
     [ -x "$bin" ] || fail "no program $bin: build it with 'make build' (or 'make check STEP=${name%%_*}')"
+    hang_fail_fast   # grading only
     STEP_STATUS=0
     rm -f "$prefix.probe"
     LD_PRELOAD=$PROBE_LIB WORKBOOK_PROBE=$prefix.probe \
     timeout -k 2 "$RUN_TIMEOUT" "$bin" -b "$BROKER" -t "$TOPIC" -g "$GROUP" "${SESSION_OPTS[@]}" "$@" \
         >"$prefix.out" 2>"$prefix.err" 3>&- </dev/null || STEP_STATUS=$?
     if [ "$STEP_STATUS" -eq 124 ] || [ "$STEP_STATUS" -eq 137 ]; then
+        hang_mark "$name did not end within ${RUN_TIMEOUT}s (it hangs)."   # grading only
         fail "$(printf '%s did not end within %ss (it should stop after --idle-exit): it hangs.\nLast lines of its stderr:\n%s' \
             "$name" "$RUN_TIMEOUT" "$(tail -n 5 "$prefix.err")")"
     fi
@@ -105,6 +116,7 @@ start_step() {
     local name=$1 prefix=$2; shift 2
     local bin=$WORKBOOK_BIN/$name
     [ -x "$bin" ] || fail "no program $bin: build it with 'make build'"
+    hang_fail_fast   # grading only
     rm -f "$prefix.probe"
     LD_PRELOAD=$PROBE_LIB WORKBOOK_PROBE=$prefix.probe \
     timeout -k 2 "$RUN_TIMEOUT" "$bin" -b "$BROKER" -t "$TOPIC" -g "$GROUP" "${SESSION_OPTS[@]}" "$@" \

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# The sandbox in which `make grade` runs student code (scripts/grade.sh): bubblewrap
+# (Debian's bubblewrap package), for the build of a step and for every run of its program.
+#
+#   scripts/sandbox.sh check                  can this machine sandbox? one line, exit 0 or 1
+#   scripts/sandbox.sh exec CONF [--net] -- CMD [ARGS...]
+#                                             run CMD inside the sandbox that CONF describes
+#
+# CONF is a file of shell assignments written by grade.sh (sandbox_conf below):
+#   SB_MODE     root (we are root: student code runs as SB_UID, an unprivileged uid of its
+#               own), user (we are not root: an unprivileged user namespace), unsafe (UNSAFE=1:
+#               no sandbox at all, only the limits and the environment)
+#   SB_SCRATCH  the student's scratch copy (Makefile, tools/ sources, steps/, build/): the
+#               only place it may write; seen inside as /sandbox, the working folder
+#   SB_UID      root mode: the uid student code runs as (also counts its processes)
+#   SB_NET      a folder of relay sockets, one per allowed port (PORT.sock), or empty
+#   SB_PORTS    the ports a program may reach on 127.0.0.1 (the broker's, 06's private one)
+#   SB_DBS      where databases given with --db PATH (step 07's check) really live
+#   SB_CPU SB_AS SB_NPROC SB_FSIZE SB_NOFILE   the rlimits (s, bytes, n, bytes, n)
+#
+# What student code sees: /usr (and /bin, /lib... links to it) and /etc read-only, a fresh
+# /tmp, /proc of its own pid namespace (no other process: not the grader's, not bats',
+# no /proc/PID/cwd into the instructor's tree), a minimal /dev, its scratch copy at
+# /sandbox. Not the instructor's tree, not $HOME, not the checks, not the tools. The
+# environment is an allowlist (PATH, HOME, LANG, TMPDIR, and the probe's two variables);
+# bwrap dies with its parent. Network: a namespace of its own, where only 127.0.0.1:PORT
+# for each allowed port answers, relayed (socat) to the same port on the host; without
+# --net (the build) no network at all.
+# The probe (tools/probe.c, LD_PRELOAD) still works: its library is bound read-only and
+# its output file (WORKBOOK_PROBE) read-write, at /run/wb/.
+# Signals: INT and TERM (timeout's, Ctrl+C tests) reach the program through its process
+# group; bwrap itself ignores them so that it waits for the program's own ending, and
+# the program gets the default handling back (env --default-signal).
+set -uo pipefail
+
+sandbox_check() {
+    command -v bwrap >/dev/null 2>&1 || { echo "bwrap (bubblewrap) is not installed: make deps, or UNSAFE=1 to grade without a sandbox"; return 1; }
+    command -v socat >/dev/null 2>&1 || { echo "socat is not installed (it relays the broker into the sandbox): make deps, or UNSAFE=1"; return 1; }
+    local err
+    if [ "$(id -u)" -eq 0 ]; then
+        err=$(bwrap --ro-bind / / --dev /dev --proc /proc --unshare-ipc --unshare-pid --unshare-net --unshare-uts --die-with-parent \
+            --cap-add CAP_SETUID --cap-add CAP_SETGID \
+            setpriv --reuid 65534 --regid 65534 --clear-groups /bin/true 2>&1) ||
+            { echo "bwrap cannot create namespaces here ($err): UNSAFE=1 to grade without a sandbox"; return 1; }
+    else
+        err=$(bwrap --ro-bind / / --dev /dev --proc /proc --unshare-all --unshare-user --die-with-parent /bin/true 2>&1) ||
+            { echo "bwrap cannot create unprivileged namespaces here ($err; see kernel.unprivileged_userns_clone): UNSAFE=1 to grade without a sandbox"; return 1; }
+    fi
+    return 0
+}
+
+sandbox_exec() { # CONF [--net] -- CMD ARGS...
+    local conf=$1 net=0; shift
+    [ "${1:-}" = --net ] && { net=1; shift; }
+    [ "${1:-}" = -- ] && shift
+    # shellcheck disable=SC1090
+    . "$conf"
+    local args=() a prev="" db_dir="" preload="" probe=""
+    # --db PATH (absolute, outside): the database lives in SB_DBS/<n>/, PATH becomes a link
+    # to it (the check reads it there), and the program is given /run/wb/db/NAME.
+    for a in "$@"; do
+        if [ "$prev" = --db ] && [[ "$a" == /* ]] && [ -n "${SB_DBS:-}" ] && [ "$SB_MODE" != unsafe ]; then
+            db_dir=$SB_DBS/$(printf '%s' "$(dirname "$a")" | sha256sum | cut -c1-12)
+            mkdir -p "$db_dir"
+            [ "$SB_MODE" = root ] && chown "$SB_UID:$SB_UID" "$db_dir"
+            find "$db_dir" -mindepth 1 ! -type f -delete 2>/dev/null   # no links for the judge to follow
+            [ -e "$a" ] || [ -L "$a" ] || ln -s "$db_dir/$(basename "$a")" "$a"
+            a=/run/wb/db/$(basename "$a")
+        fi
+        args+=("$a"); prev=$a
+    done
+    # The probe: its library, and the file it writes.
+    if [ -n "${LD_PRELOAD:-}" ] && [ -n "${WORKBOOK_PROBE:-}" ]; then
+        preload=$LD_PRELOAD probe=$WORKBOOK_PROBE
+        unset LD_PRELOAD WORKBOOK_PROBE    # for the program only, not for bwrap and the relays
+        : >>"$probe"
+        [ "$SB_MODE" = root ] && chown "$SB_UID" "$probe"
+    fi
+    local envs=(PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 LC_ALL=C.UTF-8 TMPDIR=/tmp)
+    local limits=(--cpu="$SB_CPU" --as="$SB_AS" --fsize="$SB_FSIZE" --nofile="$SB_NOFILE" --nproc="$SB_NPROC")
+    trap '' INT TERM HUP QUIT   # bwrap waits for the program; the program gets them (below)
+
+    if [ "$SB_MODE" = unsafe ]; then
+        local u=(env -i "${envs[@]}" HOME="$SB_SCRATCH")
+        [ -z "$preload" ] || u+=(LD_PRELOAD="$preload" WORKBOOK_PROBE="$probe")
+        (cd "$SB_SCRATCH" && exec prlimit "${limits[@]}" -- env --default-signal=INT,TERM,HUP,QUIT "${u[@]}" "${args[@]}")
+        return
+    fi
+
+    local bw=(bwrap --die-with-parent --unshare-ipc --unshare-pid --unshare-net --unshare-uts --unshare-cgroup-try --hostname sandbox
+        --ro-bind /usr /usr --ro-bind /etc /etc
+        --proc /proc --dev /dev --perms 1777 --tmpfs /tmp --tmpfs /run --perms 0755 --dir /run/wb
+        --bind "$SB_SCRATCH" /sandbox --chdir /sandbox)
+    local d
+    for d in bin lib lib64 lib32 libx32 sbin; do
+        if [ -L "/$d" ]; then bw+=(--symlink "$(readlink "/$d")" "/$d")
+        elif [ -d "/$d" ]; then bw+=(--ro-bind "/$d" "/$d"); fi
+    done
+    [ -z "$preload" ] || bw+=(--ro-bind "$preload" /run/wb/libprobe.so --bind "$probe" /run/wb/probe)
+    [ -z "$db_dir" ] || bw+=(--bind "$db_dir" /run/wb/db)
+    [ "$net" = 1 ] && [ -n "${SB_NET:-}" ] && bw+=(--ro-bind "$SB_NET" /run/net)
+    # Inside: the relays (one per port, each answering on 127.0.0.1:PORT; in a session of their
+    # own, so that the signals sent to the program's group leave them be), then the program.
+    local inner='
+        for p in $SB_PORTS; do
+            setsid socat TCP-LISTEN:$p,bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:/run/net/$p.sock 2>/dev/null &
+        done
+        for p in $SB_PORTS; do
+            hex=$(printf "%04X" "$p"); n=0
+            until grep -q "^ *[0-9]*: 0100007F:$hex 00000000:0000 0A" /proc/net/tcp; do
+                n=$((n + 1)); [ $n -lt 400 ] || { echo "sandbox: the relay for port $p did not start" >&2; exit 125; }
+                sleep 0.005
+            done
+        done
+        unset SB_PORTS p hex n
+        [ -z "$SB_PRELOAD" ] || export LD_PRELOAD=$SB_PRELOAD WORKBOOK_PROBE=/run/wb/probe
+        unset SB_PRELOAD
+        exec env --default-signal=INT,TERM,HUP,QUIT "$@"'
+    local ports=""
+    [ "$net" = 1 ] && [ -n "${SB_NET:-}" ] && ports=$SB_PORTS
+    local run=(env -i "${envs[@]}" HOME=/sandbox SB_PORTS="$ports" SB_PRELOAD="${preload:+/run/wb/libprobe.so}")
+    if [ "$SB_MODE" = root ]; then
+        bw+=(--cap-add CAP_SETUID --cap-add CAP_SETGID --
+             setpriv --reuid "$SB_UID" --regid "$SB_UID" --clear-groups --no-new-privs)
+    else
+        bw+=(--unshare-user --uid 1000 --gid 1000 --)
+    fi
+    local rc=0
+    prlimit "${limits[@]}" -- "${bw[@]}" "${run[@]}" /bin/sh -c "$inner" sh "${args[@]}" || rc=$?
+    [ -z "$db_dir" ] || find "$db_dir" -mindepth 1 ! -type f -delete 2>/dev/null
+    return "$rc"
+}
+
+case "${1:-}" in
+    check) sandbox_check ;;
+    exec) shift; sandbox_exec "$@" ;;
+    *) echo "usage: scripts/sandbox.sh check | exec CONF [--net] -- CMD [ARGS...]" >&2; exit 2 ;;
+esac
