@@ -249,6 +249,35 @@ int step_revocations(void) {
         return revocations;
 }
 
+int step_fetch_batch(rd_kafka_t *rk, rd_kafka_message_t **batch, int max) {
+        int n = 0, seen = revocations;
+
+        while (*run && n < max) {
+                rd_kafka_message_t *rkm =
+                    rd_kafka_consumer_poll(rk, n == 0 ? 500 : 100);
+                if (revocations != seen) {
+                        if (n > 0)
+                                fprintf(stderr, "%% rebalance during the "
+                                        "batch: %d message(s) dropped\n", n);
+                        while (n > 0)
+                                rd_kafka_message_destroy(batch[--n]);
+                        seen = revocations;
+                }
+                if (!rkm) {
+                        if (n == 0)
+                                step_idle();
+                        break;
+                }
+                if (rkm->err) {
+                        step_consumer_error(rkm);
+                        rd_kafka_message_destroy(rkm);
+                        continue;
+                }
+                batch[n++] = rkm;
+        }
+        return n;
+}
+
 /* SIGALRM during the close: the close did not end. Only async-signal-safe
  * calls here. */
 static void close_timeout(int sig) {

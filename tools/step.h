@@ -71,6 +71,17 @@ int step_consumer_error(const rd_kafka_message_t *rkm);
  * assignment and must be dropped, not processed and committed. */
 int step_revocations(void);
 
+/* Step 03's batch fetch, for the steps after it: collects up to max
+ * messages into batch[], waiting up to 500 ms for the first one, then
+ * taking only what arrives within 100 ms of the previous. Consumer errors
+ * go to step_consumer_error(), an empty first poll to step_idle(). A
+ * rebalance served by one of its polls (step_revocations() moved) drops
+ * the messages in hand: they belong to the previous assignment, and whoever
+ * owns their partition now reads them again from the committed offset.
+ * Returns how many messages batch[] holds (the caller destroys them).
+ * With max 1 it is a plain poll loop for one message (step 07). */
+int step_fetch_batch(rd_kafka_t *rk, rd_kafka_message_t **batch, int max);
+
 /* Call instead of printing "% Closing consumer", just before
  * rd_kafka_consumer_close(). Prints that line and bounds the close: when
  * it has not returned within --idle-exit seconds (10 s without

@@ -3,51 +3,32 @@
  *
  * TASK
  * This consumer (group async-commit-group) works in batches of up to 5
- * messages (-n), 300 ms of work per batch (-p), like step 03. But it
- * commits nothing itself: librdkafka's default auto-commit does it on a
- * clock, and nobody hears whether a commit worked. Make it commit each
- * batch without waiting for the broker, hear every partition's result,
- * and survive what goes wrong: a rebalance, a refused commit, a broker
- * that goes away. A failed commit must not stop the program: report it
- * and carry on (the next commit that succeeds covers it).
+ * messages (-n), 300 ms of work per batch (-p), like step 03, but leaves
+ * its commits to librdkafka's default auto-commit: on a clock, and nobody
+ * hears whether one worked. Make it commit each batch without waiting for
+ * the broker, hear every partition's result, and survive a rebalance, a
+ * refused commit, a broker that goes away. A failed commit must not stop
+ * the program: report it and carry on (the next success covers it).
  *
  *   TODO 1  Turn auto-commit off (enable.auto.commit).
- *   TODO 2  Write commit_result(): librdkafka calls it with the result of
- *           every offset commit. Print one line per partition: success
- *           with step_committed(), failure with step_commit_failed().
- *           Register it on conf (rdkafka.h, "Configuration interface":
- *           which callback is told the result of offset commits?).
- *   TODO 3  After each batch is processed, remember what it processed
- *           (note_processed) and commit its offsets (highest + 1 per
- *           partition, as in step 03) WITHOUT waiting for the answer.
- *   TODO 4  Handle rebalances yourself (rebalance(), in place of the
- *           kit's step_rebalance_cb): when partitions are taken away,
- *           drop the messages of those partitions still in hand (not
- *           processed: the next owner gets them), commit synchronously
- *           what was processed, then apply the change (rdkafka.h, the
- *           documentation of rd_kafka_conf_set_rebalance_cb).
+ *   TODO 2  Write and register commit_result(): it hears every commit.
+ *   TODO 3  Commit each processed batch WITHOUT waiting for the answer.
+ *   TODO 4  Your own rebalance callback: commit what was processed before
+ *           its partitions go.
  *   TODO 5  Before closing, commit synchronously what was processed.
  *
  * Then `make run STEP=06`, start a second one in another terminal, and
  * watch the partitions move. README.md has the questions.
  */
-#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include <librdkafka/rdkafka.h>
 
-#include "step.h" /* options, output lines, simulated work */
+#include "step.h" /* options, output lines, batch fetch, simulated work */
 
 static volatile sig_atomic_t run = 1;
-static int status = 0; /* exit status: 1 after a fatal error */
-
-/* The batch in hand (fetched, not processed yet), at file level so that a
- * callback served in the middle of fetch_batch() can reach it. */
-static rd_kafka_message_t **batch;
-static int batch_cnt;
 
 /* What was processed, per partition: the next offset to read (highest
  * processed offset + 1). An entry leaves once a commit of it succeeded. */
@@ -74,7 +55,7 @@ static void set_conf(rd_kafka_conf_t *conf, const char *name,
 /* Keep in `list` the highest next offset seen for the message's partition. */
 __attribute__((unused)) static void
 note_processed(rd_kafka_topic_partition_list_t *list,
-                           const rd_kafka_message_t *rkm) {
+               const rd_kafka_message_t *rkm) {
         const char *topic = rd_kafka_topic_name(rkm->rkt);
         rd_kafka_topic_partition_t *p =
             rd_kafka_topic_partition_list_find(list, topic, rkm->partition);
@@ -85,17 +66,15 @@ note_processed(rd_kafka_topic_partition_list_t *list,
                 p->offset = rkm->offset + 1;
 }
 
-/* TODO 2: librdkafka calls this with the result of every offset commit
- * (served from rd_kafka_consumer_poll()). For each partition of `offsets`,
- * print step_committed() if it succeeded and step_commit_failed() if not.
- * Which error tells you that: `err`, or something in each partition? (See
- * the callback's documentation in rdkafka.h.) Then do not stop: the next
- * commit that succeeds covers a failed one. */
-/* SOLUTION (TODO 2): one line per partition; its own err is the truth. A
- * request where some partitions failed and others did not still has an
- * overall err: it says "not all", not which. But a request that failed as
- * a whole (the broker away: _TRANSPORT, _WAIT_COORD) leaves each
- * partition's err at 0: then the overall err is each partition's too. */
+/* TODO 2: librdkafka calls this with the result of every offset commit,
+ * from rd_kafka_consumer_poll(). Print step_committed() for each partition
+ * of `offsets` that succeeded, step_commit_failed() for each that did not:
+ * which error says so, `err` or each partition's? (rdkafka.h, the
+ * callback's documentation.) Do not stop: the next success covers it. */
+/* SOLUTION (TODO 2): each partition's own err is the truth: the overall
+ * err of a partly failed request says "not all", not which. But a request
+ * that failed as a whole (broker away: _TRANSPORT, _WAIT_COORD) leaves
+ * each partition's err at 0: then the overall err counts for each. */
 __attribute__((unused)) static void
 commit_result(rd_kafka_t *rk, rd_kafka_resp_err_t err,
               rd_kafka_topic_partition_list_t *offsets, void *opaque) {
@@ -122,19 +101,15 @@ commit_result(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         }
 }
 
-/* TODO 4: a rebalance callback of your own. Print with
- * step_rebalance_log(). When partitions are assigned, apply the
- * assignment. When they are revoked: drop (destroy) the messages of those
- * partitions in batch[] (batch_cnt of them): fetched but not processed,
- * the next owner will get them. Commit synchronously what was processed on
- * them (the `processed` list), unless the assignment was lost (the broker
- * would refuse), forget those partitions, and apply the revocation. What
- * must a rebalance callback call to apply each change? See the
- * documentation of rd_kafka_conf_set_rebalance_cb in rdkafka.h. */
+/* TODO 4: a rebalance callback of your own; print with
+ * step_rebalance_log(). Assigned: apply it. Revoked: step_fetch_batch()
+ * drops the messages in hand; commit synchronously what was processed on
+ * those partitions (`processed`) unless the assignment was lost (the
+ * broker would refuse), forget them, and apply the revocation. How? See
+ * rd_kafka_conf_set_rebalance_cb in rdkafka.h. */
 
 /* SOLUTION (TODO 4, 5): commit synchronously what was processed on the
- * partitions in `which` (NULL: all). The results also reach
- * commit_result(), which prints them. */
+ * partitions in `which` (NULL: all); commit_result() prints the results. */
 static void commit_processed(rd_kafka_t *rk,
                              const rd_kafka_topic_partition_list_t *which,
                              const char *when) {
@@ -161,28 +136,13 @@ static void commit_processed(rd_kafka_t *rk,
 static void rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                       rd_kafka_topic_partition_list_t *partitions,
                       void *opaque) {
-        int i, kept = 0;
+        int i;
         (void)opaque;
         step_rebalance_log(rk, err, partitions);
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
                 rd_kafka_assign(rk, partitions);
                 return;
         }
-        /* Messages in hand of these partitions: not processed, so not
-         * ours to commit. Drop them: the next owner starts at the
-         * committed offset and gets them. */
-        for (i = 0; i < batch_cnt; i++) {
-                if (rd_kafka_topic_partition_list_find(
-                        partitions, rd_kafka_topic_name(batch[i]->rkt),
-                        batch[i]->partition))
-                        rd_kafka_message_destroy(batch[i]);
-                else
-                        batch[kept++] = batch[i];
-        }
-        if (kept < batch_cnt)
-                fprintf(stderr, "%% Dropped %d unprocessed message(s) of "
-                        "revoked partitions\n", batch_cnt - kept);
-        batch_cnt = kept;
         /* Commit what was processed, and wait: the next owner starts
          * where this commit says. A lost assignment (we were put out of
          * the group) can no longer commit: the broker would refuse. */
@@ -195,49 +155,18 @@ static void rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         rd_kafka_assign(rk, NULL);
 }
 
-/* Collect the next batch into batch[], up to max messages: wait up to 1 s
- * for the first one, then take only what arrives within 100 ms of the
- * previous (step 03 explains why not rd_kafka_consume_batch_queue()). A
- * poll also serves callbacks, the rebalance one included. */
-static int fetch_batch(rd_kafka_t *rk, int max) {
-        batch_cnt = 0;
-        while (run && batch_cnt < max) {
-                rd_kafka_message_t *rkm =
-                    rd_kafka_consumer_poll(rk, batch_cnt == 0 ? 1000 : 100);
-                if (!rkm) {
-                        if (batch_cnt == 0)
-                                step_idle();
-                        break;
-                }
-                if (rkm->err) {
-                        /* Mostly informational: librdkafka recovers by
-                         * itself. The kit prints it, and ends the run on a
-                         * fatal error or one that keeps coming back. */
-                        step_consumer_error(rkm);
-                        rd_kafka_message_destroy(rkm);
-                        continue;
-                }
-                batch[batch_cnt++] = rkm;
-        }
-        return batch_cnt;
-}
-
 int main(int argc, char **argv) {
-        struct step_opts opt = {.group      = "async-commit-group",
-                                .process_ms = 300,
-                                .batch      = 5};
-        struct sigaction sa;
+        struct step_opts opt = {
+            .group = "async-commit-group", .process_ms = 300, .batch = 5};
+        struct sigaction sa = {.sa_handler = stop};
         rd_kafka_conf_t *conf;
         rd_kafka_t *rk;
         rd_kafka_topic_partition_list_t *topics;
+        rd_kafka_message_t **batch;
         rd_kafka_resp_err_t err;
         char errstr[512];
 
         step_init(&opt, argc, argv, &run);
-
-        memset(&sa, 0, sizeof(sa));
-        sa.sa_handler = stop;
-        sigemptyset(&sa.sa_mask);
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
 
@@ -252,20 +181,16 @@ int main(int argc, char **argv) {
         /* SOLUTION (TODO 1) */
         set_conf(conf, "enable.auto.commit", "false");
 
-        /* TODO 2: Register commit_result() (written above) as the
-         * callback that hears every commit's result. Look in rdkafka.h,
-         * "Configuration interface". */
+        /* TODO 2: Register commit_result() to hear every commit's
+         * result (rdkafka.h, "Configuration interface"). */
         /* SOLUTION (TODO 2) */
         rd_kafka_conf_set_offset_commit_cb(conf, commit_result);
 
         /* TODO 4: The kit's callback prints and applies each rebalance.
-         * Use your own (rebalance(), above) that first drops and commits
-         * what it must. */
+         * Use your own (rebalance(), above), which first commits. */
         /* SOLUTION (TODO 4) */
         rd_kafka_conf_set_rebalance_cb(conf, rebalance);
-
-        /* -X key=value from the command line, last so that they win. */
-        step_apply_overrides(conf);
+        step_apply_overrides(conf); /* -X key=value, last so they win */
 
         /* rd_kafka_new() takes ownership of conf, on success. */
         rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
@@ -274,7 +199,6 @@ int main(int argc, char **argv) {
                 rd_kafka_conf_destroy(conf);
                 return 1;
         }
-
         /* Serve librdkafka's events and callbacks (rebalances, commit
          * results) from rd_kafka_consumer_poll() too: one queue to poll. */
         rd_kafka_poll_set_consumer(rk);
@@ -297,7 +221,7 @@ int main(int argc, char **argv) {
         processed = rd_kafka_topic_partition_list_new(4);
 
         while (run && batch) {
-                int i, n = fetch_batch(rk, opt.batch);
+                int i, n = step_fetch_batch(rk, batch, opt.batch);
                 if (n == 0)
                         continue;
 
@@ -308,10 +232,9 @@ int main(int argc, char **argv) {
                         step_processed(batch[i]);
 
                 /* TODO 3: Note what the batch processed (note_processed
-                 * into `processed`), then commit this batch's offsets,
-                 * highest + 1 per partition, asynchronously: the program
-                 * goes on with the next batch while the broker answers,
-                 * and commit_result() hears the answer. */
+                 * into `processed`) and commit its offsets, highest + 1
+                 * per partition, asynchronously: commit_result() hears the
+                 * answer while the program goes on. */
                 /* SOLUTION (TODO 3) */
                 rd_kafka_topic_partition_list_t *offsets =
                     rd_kafka_topic_partition_list_new(n);
@@ -327,7 +250,6 @@ int main(int argc, char **argv) {
 
                 for (i = 0; i < n; i++)
                         rd_kafka_message_destroy(batch[i]);
-                batch_cnt = 0;
         }
         free(batch);
 
@@ -341,5 +263,5 @@ int main(int argc, char **argv) {
         rd_kafka_consumer_close(rk);
         rd_kafka_topic_partition_list_destroy(processed);
         rd_kafka_destroy(rk);
-        return step_exit_status(status);
+        return step_exit_status(0);
 }

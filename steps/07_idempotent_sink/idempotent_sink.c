@@ -2,26 +2,20 @@
  * Step 07 - idempotent sink: an exactly-once effect in a database.
  *
  * TASK
- * This consumer reads the topic `orders` in the group idempotent-sink-group
- * and writes each order into a SQLite database (--db, default
- * build/orders.db): one row per order in the table `orders`. Processing an
- * order means: record it in the database (its effect), then do the rest of
- * the work (-p, 100 ms). As given it uses step 02's strategy: the row is
- * written by a statement of its own, and once the order is processed its
- * offset is committed to Kafka. A crash between the two leaves the row
- * written but the offset not committed: the rerun processes the order
- * again. Kill it with kill -9 a few times and count the rows.
+ * This consumer (group idempotent-sink-group) writes each order of the
+ * topic `orders` as a row of the table `orders` in a SQLite database
+ * (--db, default build/orders.db), then does the rest of the work (-p, 100
+ * ms). As given it uses step 02's strategy: the row is written on its own,
+ * the offset committed to Kafka once the order is processed. A crash in
+ * between, and the rerun writes the order again. Make the database the
+ * only record of progress:
  *
- * Make the database the only record of progress:
- *
- *   TODO 1  Write the order and its partition's next offset (offset + 1)
- *           into the table `offsets` in ONE transaction, so that a crash
- *           leaves both or neither.
- *   TODO 2  When the group assigns partitions, start each one at the next
- *           offset the database holds for it, not where Kafka's committed
- *           offsets say.
- *   TODO 3  Decide what the Kafka commit is still good for, and say why in
- *           a comment.
+ *   TODO 1  Write the order and its partition's next offset (offset + 1,
+ *           table `offsets`) in ONE transaction: a crash leaves both or
+ *           neither.
+ *   TODO 2  Start each assigned partition at the next offset the database
+ *           holds for it, not where Kafka's committed offsets say.
+ *   TODO 3  Decide what the Kafka commit is still good for; say why.
  *
  * Then `make run STEP=07`, kill -9 it, run it again, and count the rows
  * with sqlite3. README.md has the questions.
@@ -30,17 +24,15 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include <librdkafka/rdkafka.h>
 #include <sqlite3.h>
 
-#include "step.h" /* options, output lines, simulated work */
+#include "step.h" /* options, output lines, fetch, simulated work */
 
 static volatile sig_atomic_t run = 1;
-static int status = 0;     /* the exit status */
-static sqlite3 *db;        /* the orders database */
-static sqlite3_stmt *insert_order;
+static int status = 0; /* the exit status */
+static sqlite3 *db;    /* the orders database */
 
 /* Ctrl+C (SIGINT) or SIGTERM: leave the loop and shut down cleanly. */
 static void stop(int sig) {
@@ -48,8 +40,7 @@ static void stop(int sig) {
         run = 0;
 }
 
-/* Set one configuration property. A bad name or value is a bug in this
- * program: print librdkafka's explanation and give up. */
+/* Set one configuration property; a bad name or value is a bug here. */
 static void set_conf(rd_kafka_conf_t *conf, const char *name,
                      const char *value) {
         char errstr[512];
@@ -60,9 +51,8 @@ static void set_conf(rd_kafka_conf_t *conf, const char *name,
         }
 }
 
-/* A database call failed: say which, with SQLite's reason, and make the
- * program stop (it closes the consumer and exits 1). Carrying on would
- * process orders whose effect may not be recorded. Returns -1. */
+/* A database call failed: say which and why, and stop (exit 1): carrying
+ * on would process orders whose effect may not be recorded. Returns -1. */
 static int db_failed(const char *what) {
         fprintf(stderr, "%% Database: %s: %s\n", what, sqlite3_errmsg(db));
         status = 1;
@@ -70,58 +60,58 @@ static int db_failed(const char *what) {
         return -1;
 }
 
-/* Run SQL without results (CREATE, BEGIN, COMMIT...). 0 or -1. */
+/* Run SQL without parameters or results (CREATE, BEGIN, COMMIT...). */
 static int db_exec(const char *sql) {
-        if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-                return db_failed(sql);
-        return 0;
+        return sqlite3_exec(db, sql, NULL, NULL, NULL) ? db_failed(sql) : 0;
 }
 
-/* Run a prepared statement that returns no rows, then reset it for the
- * next use. 0 or -1. */
-static int db_step(sqlite3_stmt *st, const char *what) {
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st); /* repeats the error of step(): already seen */
-        return rc == SQLITE_DONE ? 0 : db_failed(what);
+/* Run one SQL statement with a text, a partition and, when it has a third
+ * parameter, a number bound to ?1, ?2, ?3. When out is not NULL, it gets
+ * the first column of the first row (left alone if there is no row). */
+static int db_run(const char *sql, const char *text, int len,
+                  int32_t partition, int64_t number, int64_t *out) {
+        sqlite3_stmt *st;
+        int rc;
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+                return db_failed(sql);
+        if (sqlite3_bind_text(st, 1, text, len, SQLITE_TRANSIENT) ||
+            sqlite3_bind_int(st, 2, partition) ||
+            (sqlite3_bind_parameter_count(st) > 2 &&
+             sqlite3_bind_int64(st, 3, number)))
+                rc = SQLITE_ERROR;
+        else if ((rc = sqlite3_step(st)) == SQLITE_ROW && out)
+                *out = sqlite3_column_int64(st, 0);
+        /* The reason first: finalize forgets it. */
+        rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_failed(sql);
+        sqlite3_finalize(st);
+        return rc;
 }
 
 /* Open (or create) the database and its tables. The primary key on
  * `value` means an order can be stored only once: a second INSERT of the
  * same order fails ("UNIQUE constraint failed") instead of adding a twin. */
-static int db_open(const char *path) {
+static void db_open(const char *path) {
         if (sqlite3_open(path, &db) != SQLITE_OK)
-                return db_failed(path);
-        if (db_exec("CREATE TABLE IF NOT EXISTS orders (value TEXT PRIMARY "
-                    "KEY, partition INTEGER, offset INTEGER)") ||
-            db_exec("CREATE TABLE IF NOT EXISTS offsets (topic TEXT, "
-                    "partition INTEGER, next_offset INTEGER, PRIMARY KEY "
-                    "(topic, partition))"))
-                return -1;
-        if (sqlite3_prepare_v2(db,
-                               "INSERT INTO orders (value, partition, offset)"
-                               " VALUES (?, ?, ?)",
-                               -1, &insert_order, NULL) != SQLITE_OK)
-                return db_failed("prepare INSERT INTO orders");
-        return 0;
+                db_failed(path);
+        else if (!db_exec("CREATE TABLE IF NOT EXISTS orders (value TEXT "
+                          "PRIMARY KEY, partition INTEGER, offset INTEGER)"))
+                db_exec("CREATE TABLE IF NOT EXISTS offsets (topic TEXT, "
+                        "partition INTEGER, next_offset INTEGER, PRIMARY KEY "
+                        "(topic, partition))");
+}
+
+/* Close the database (an open transaction is rolled back). */
+static void db_close(void) {
+        if (sqlite3_close(db) != SQLITE_OK)
+                db_failed("close");
 }
 
 /* Record one order: its value, partition and offset. 0 or -1. Without an
  * explicit transaction SQLite commits each statement on its own. */
 static int db_insert_order(const rd_kafka_message_t *rkm) {
-        if (sqlite3_bind_text(insert_order, 1, (const char *)rkm->payload,
-                              (int)rkm->len, SQLITE_TRANSIENT) ||
-            sqlite3_bind_int(insert_order, 2, rkm->partition) ||
-            sqlite3_bind_int64(insert_order, 3, rkm->offset))
-                return db_failed("bind INSERT INTO orders");
-        return db_step(insert_order, "INSERT INTO orders");
-}
-
-/* Close the database, its statements first (finalize returns the last
- * error of a statement again: already reported). */
-static void db_close(void) {
-        sqlite3_finalize(insert_order);
-        if (sqlite3_close(db) != SQLITE_OK)
-                db_failed("close");
+        return db_run("INSERT INTO orders (value, partition, offset) VALUES "
+                      "(?, ?, ?)", (const char *)rkm->payload, (int)rkm->len,
+                      rkm->partition, rkm->offset, NULL);
 }
 
 /* The group hands out partitions, or takes them back. With the default
@@ -133,15 +123,12 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         step_rebalance_log(rk, err, partitions); /* and the idle clock */
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
                 /* TODO 2: Each partition's `offset` says where reading
-                 * starts. Here it is RD_KAFKA_OFFSET_INVALID: "use the
-                 * group's committed offset" (or auto.offset.reset when
-                 * there is none). But the database knows better what was
-                 * done. Look up each partition in the table `offsets` and
-                 * start it there; for a partition the database has never
-                 * seen, where must it start, whatever Kafka says? A
-                 * lookup that fails: report it, and assign nothing.
-                 * (rdkafka.h, "Consumer API", the rebalance callback and
-                 * the offset constants.) */
+                 * starts; here RD_KAFKA_OFFSET_INVALID: the group's
+                 * committed offset (or auto.offset.reset). But the database
+                 * knows better: start each partition at what the table
+                 * `offsets` holds for it. And one it has never seen? A
+                 * failed lookup: report it, assign nothing. (rdkafka.h,
+                 * "Consumer API": the rebalance callback, the offsets.) */
                 rd_kafka_assign(rk, partitions);
         } else {
                 rd_kafka_assign(rk, NULL);
@@ -151,25 +138,17 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 int main(int argc, char **argv) {
         struct step_opts opt = {.group = "idempotent-sink-group",
                                 .process_ms = 100};
-        struct sigaction sa;
+        struct sigaction sa = {.sa_handler = stop};
         rd_kafka_conf_t *conf;
         rd_kafka_t *rk;
         rd_kafka_topic_partition_list_t *topics;
+        rd_kafka_message_t *rkm;
         rd_kafka_resp_err_t err;
         char errstr[512];
 
         step_init(&opt, argc, argv, &run);
-
-        memset(&sa, 0, sizeof(sa));
-        sa.sa_handler = stop;
-        sigemptyset(&sa.sa_mask);
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
-
-        if (db_open(opt.db)) {
-                db_close();
-                return 1;
-        }
 
         conf = rd_kafka_conf_new();
         set_conf(conf, "bootstrap.servers", opt.brokers);
@@ -178,24 +157,18 @@ int main(int argc, char **argv) {
         set_conf(conf, "auto.offset.reset", "earliest");
         /* Only this program's commits count (step 02). */
         set_conf(conf, "enable.auto.commit", "false");
-
         /* Our own callback: it decides where each partition starts. */
         rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
-
-        /* -X key=value from the command line, last so that they win. */
-        step_apply_overrides(conf);
+        step_apply_overrides(conf); /* -X key=value, last so they win */
 
         /* rd_kafka_new() takes ownership of conf, on success. */
         rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
         if (!rk) {
                 fprintf(stderr, "%% Failed to create consumer: %s\n", errstr);
                 rd_kafka_conf_destroy(conf);
-                db_close();
                 return 1;
         }
-
-        /* Serve librdkafka's events and callbacks from
-         * rd_kafka_consumer_poll() too: one queue to poll. */
+        /* Serve events and callbacks from rd_kafka_consumer_poll() too. */
         rd_kafka_poll_set_consumer(rk);
 
         topics = rd_kafka_topic_partition_list_new(1);
@@ -207,38 +180,26 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "%% Failed to subscribe to %s: %s\n",
                         opt.topic, rd_kafka_err2str(err));
                 rd_kafka_destroy(rk);
-                db_close();
                 return 1;
         }
         fprintf(stderr, "%% Subscribed to %s as %s, writing to %s\n",
                 opt.topic, opt.group, opt.db);
+        /* Before the first poll: the rebalance callback reads it. A
+         * failure stops the run (db_failed()) before it starts. */
+        db_open(opt.db);
 
         while (run) {
-                /* A short timeout keeps the loop checking `run`. */
-                rd_kafka_message_t *rkm = rd_kafka_consumer_poll(rk, 100);
-                if (!rkm) {
-                        step_idle();
+                /* The next order: the kit's fetch, a batch of one. */
+                if (step_fetch_batch(rk, &rkm, 1) == 0)
                         continue;
-                }
-                if (rkm->err) {
-                        /* Mostly informational: librdkafka recovers by
-                         * itself. The kit prints it, and ends the run on a
-                         * fatal error or one that keeps coming back. */
-                        step_consumer_error(rkm);
-                        rd_kafka_message_destroy(rkm);
-                        continue;
-                }
 
                 step_started(rkm);
-                /* TODO 1: From here to the `processed` line, a crash must
-                 * leave either the order AND its partition's next offset
-                 * in the database, or neither. Open a transaction before
-                 * the order's row, write the next offset (offset + 1) into
-                 * the table `offsets` (one row per topic and partition:
-                 * insert it, or update the row already there), and commit
-                 * the transaction only once the work is done. If any step
-                 * fails, roll back and stop. (SQLite's documentation:
-                 * "Transaction", and "upsert" or INSERT OR REPLACE.) */
+                /* TODO 1: From here to `processed`, a crash must leave
+                 * the order AND its partition's next offset in the
+                 * database, or neither. Open a transaction before the row,
+                 * write the next offset into `offsets` (insert, or update
+                 * the row there), commit once the work is done; if a step
+                 * fails, roll back and stop. (SQLite: "Transaction".) */
                 if (db_insert_order(rkm)) {
                         rd_kafka_message_destroy(rkm);
                         break;
@@ -247,10 +208,9 @@ int main(int argc, char **argv) {
                 step_processed(rkm);
 
                 /* TODO 3: step 02's commit. Once the database holds the
-                 * offsets (TODO 1) and every assignment starts from them
-                 * (TODO 2), what does this commit still decide? What does
-                 * it cost per order? Keep it, make it cheaper, or remove
-                 * it, and explain the choice in a comment. */
+                 * offsets (TODO 1) and assignments start from them (TODO
+                 * 2), what does it still decide, at what cost per order?
+                 * Keep it, make it cheaper or remove it; say why. */
                 err = rd_kafka_commit_message(rk, rkm, 0);
                 if (err) {
                         fprintf(stderr,
@@ -267,9 +227,8 @@ int main(int argc, char **argv) {
                 rd_kafka_message_destroy(rkm);
         }
 
-        /* Graceful end (Ctrl+C, --idle-exit, --max, or an error): leave
-         * the group so that its partitions go to another member at once,
-         * then close the database. */
+        /* Graceful end (Ctrl+C, --idle-exit, --max, an error): leave the
+         * group, its partitions go to another member at once. */
         step_closing(); /* "% Closing consumer", bounded in time */
         rd_kafka_consumer_close(rk);
         rd_kafka_destroy(rk);

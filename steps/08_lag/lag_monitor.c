@@ -23,15 +23,13 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include <librdkafka/rdkafka.h>
 
-#include "step.h" /* options, output lines, simulated work */
+#include "step.h" /* options, output lines, batch fetch, simulated work */
 
 static volatile sig_atomic_t run = 1;
-static int status = 0; /* exit status: 1 after a fatal error */
 
 /* Ctrl+C (SIGINT) or SIGTERM: leave the loop and shut down cleanly. */
 static void stop(int sig) {
@@ -51,36 +49,6 @@ static void set_conf(rd_kafka_conf_t *conf, const char *name,
         }
 }
 
-/* The next batch, as in step 03, but the first message is awaited 500 ms,
- * not 1 s: an idle consumer comes back to its report in time. */
-static int fetch_batch(rd_kafka_t *rk, rd_kafka_message_t **batch, int max) {
-        int n = 0, revocations = step_revocations();
-
-        while (run && n < max) {
-                rd_kafka_message_t *rkm =
-                    rd_kafka_consumer_poll(rk, n == 0 ? 500 : 100);
-                /* A rebalance served by that poll: what we hold belongs to
-                 * the previous assignment, and is no longer ours. */
-                if (step_revocations() != revocations) {
-                        while (n > 0)
-                                rd_kafka_message_destroy(batch[--n]);
-                        revocations = step_revocations();
-                }
-                if (!rkm) {
-                        if (n == 0)
-                                step_idle();
-                        break;
-                }
-                if (rkm->err) { /* the kit: informational, or the end */
-                        step_consumer_error(rkm);
-                        rd_kafka_message_destroy(rkm);
-                        continue;
-                }
-                batch[n++] = rkm;
-        }
-        return n;
-}
-
 /* TODO 1: Write report_lag(rk): for each partition assigned to this
  * consumer (rdkafka.h, "KafkaConsumer (C)", lists them) print
  * step_lag(partition, committed, end); return the total lag: log end (the
@@ -91,10 +59,9 @@ static int fetch_batch(rd_kafka_t *rk, rd_kafka_message_t **batch, int max) {
  * one asks the broker, one answers from what librdkafka last heard. What
  * does each cost, and say before the first fetch? */
 int main(int argc, char **argv) {
-        struct step_opts opt = {.group      = "lag-group",
-                                .process_ms = 200,
-                                .batch      = 5};
-        struct sigaction sa;
+        struct step_opts opt = {
+            .group = "lag-group", .process_ms = 200, .batch = 5};
+        struct sigaction sa = {.sa_handler = stop};
         rd_kafka_conf_t *conf;
         rd_kafka_t *rk;
         rd_kafka_topic_partition_list_t *topics;
@@ -103,10 +70,6 @@ int main(int argc, char **argv) {
         char errstr[512];
 
         step_init(&opt, argc, argv, &run);
-
-        memset(&sa, 0, sizeof(sa));
-        sa.sa_handler = stop;
-        sigemptyset(&sa.sa_mask);
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
 
@@ -162,7 +125,7 @@ int main(int argc, char **argv) {
                  * "% WARNING: the last successful commit is N ms old and
                  * lag is M". Lag 0: nothing to commit, no warning. */
 
-                n = fetch_batch(rk, batch, opt.batch);
+                n = step_fetch_batch(rk, batch, opt.batch);
                 if (n == 0)
                         continue;
 
@@ -221,5 +184,5 @@ int main(int argc, char **argv) {
         step_closing(); /* "% Closing consumer", bounded in time */
         rd_kafka_consumer_close(rk);
         rd_kafka_destroy(rk);
-        return step_exit_status(status);
+        return step_exit_status(0);
 }
