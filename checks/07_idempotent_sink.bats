@@ -52,11 +52,15 @@ db_problems() {
     awk -F'|' -v out="$out" '
         BEGIN { while ((getline line < out) > 0) if (line ~ /^processed /) {
                     split(line, f, " "); split(f[2], pp, "="); split(f[3], oo, "="); done[pp[2] " " oo[2]] = 1 } }
-        {
-            p = $1; last = $2; next_off = $3
+        # One transaction and offset + 1 leave next = last + 1 on every partition. A kill
+        # between two transactions leaves next = last on the partition being written,
+        # and only there; next = last everywhere is the offset itself being stored.
+        { p[NR] = $1; lastof[NR] = $2; nextof[NR] = $3; same += ($3 == $2) }
+        END { for (i = 1; i <= NR; i++) judge(p[i], lastof[i], nextof[i]) }
+        function judge(p, last, next_off) {
             if (next_off == "-")
                 printf "partition %d: orders up to offset %d are in the database, but the table offsets has no row for it: nothing in the database says where to resume (TODO 1).\n", p, last
-            else if (next_off == last && ((p " " last) in done))
+            else if (next_off == last && ((p " " last) in done || (NR > 1 && same == NR)))
                 printf "partition %d: its last order (offset %d) was processed, and the table offsets says %d: that is the order itself. Store the NEXT offset to read, offset + 1, or every rerun writes that order again.\n", p, last, next_off
             else if (next_off <= last)
                 printf "partition %d: the order at offset %d is in the database, but the table offsets still says %d: the kill came after the order was written and before its offset was. Write both in ONE transaction (TODO 1).\n", p, last, next_off
