@@ -25,6 +25,15 @@
  * program's own lines that tells which messages were in its hands, exactly,
  * where timestamps to the millisecond cannot.
  *
+ * One fault can be injected, for the checks of what a program does with a
+ * commit the broker refuses for one partition only: with
+ * WORKBOOK_FAULT=refuse-partition:P, each rd_kafka_commit() of the program
+ * that lists partition P carries, for P alone, commit metadata larger than
+ * the broker takes (offset.metadata.max.bytes, 4096): the broker refuses
+ * that partition (OFFSET_METADATA_TOO_LARGE) and commits the others - a
+ * partial failure, as real as it gets.  Without the variable nothing is
+ * changed.
+ *
  * Each line is written with one write(2) as the call returns, so a program
  * that dies (_exit, SIGKILL) leaves every finished line behind.  The probe
  * changes nothing: each wrapper calls the real function (dlsym RTLD_NEXT)
@@ -230,10 +239,43 @@ rd_kafka_t *rd_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf,
     return fn(type, conf, errstr, errstr_size);
 }
 
+/* WORKBOOK_FAULT=refuse-partition:P: the partition to refuse, or -1. */
+static int32_t refused_partition(void)
+{
+    const char *f = getenv("WORKBOOK_FAULT");
+
+    if (!f || strncmp(f, "refuse-partition:", 17))
+        return -1;
+    return (int32_t)atoi(f + 17);
+}
+
+/* Give partition P of the list metadata too large for the broker; returns
+ * what to restore (the element, its metadata), or NULL. */
+static rd_kafka_topic_partition_t *oversize(const rd_kafka_topic_partition_list_t *l,
+                                            int32_t p, void **saved, size_t *saved_size)
+{
+    static char big[5000];
+
+    for (int i = 0; l && p >= 0 && i < l->cnt; i++)
+        if (l->elems[i].partition == p) {
+            rd_kafka_topic_partition_t *e = (rd_kafka_topic_partition_t *)&l->elems[i];
+            memset(big, 'x', sizeof big);
+            *saved = e->metadata;
+            *saved_size = e->metadata_size;
+            e->metadata = big;
+            e->metadata_size = sizeof big;
+            return e;
+        }
+    return NULL;
+}
+
 rd_kafka_resp_err_t rd_kafka_commit(rd_kafka_t *rk,
                                     const rd_kafka_topic_partition_list_t *offsets,
                                     int async)
 {
+    void *saved_md = NULL;
+    size_t saved_size = 0;
+    rd_kafka_topic_partition_t *faulty;
     rd_kafka_resp_err_t (*fn)(rd_kafka_t *, const rd_kafka_topic_partition_list_t *,
                               int) =
         (rd_kafka_resp_err_t(*)(rd_kafka_t *, const rd_kafka_topic_partition_list_t *,
@@ -245,9 +287,14 @@ rd_kafka_resp_err_t rd_kafka_commit(rd_kafka_t *rk,
     delivered_text(dl, sizeof dl);
     rd_kafka_resp_err_t err;
 
+    faulty = depth ? NULL : oversize(offsets, refused_partition(), &saved_md, &saved_size);
     depth++;
     err = fn(rk, offsets, async);
     depth--;
+    if (faulty) {
+        faulty->metadata = saved_md;
+        faulty->metadata_size = saved_size;
+    }
     if (depth)
         return err;
 
