@@ -34,7 +34,7 @@ expect_settings() {
 @test "01: auto-commit commits on a 3000 ms timer, not after each message" {
     fresh_topic 30
     launched=$(now_ms)
-    run_step $STEP "$BATS_TEST_TMPDIR/run" -p 250 --crash-at 0 --idle-exit 1
+    run_step $STEP "$BATS_TEST_TMPDIR/run" -p 250 --crash-at 0 --idle-exit 2
     expect_some_processed "$BATS_TEST_TMPDIR/run.out"
     expect_exit 0 "after --idle-exit" "$BATS_TEST_TMPDIR/run"
     analyze_runs 30 "$BATS_TEST_TMPDIR/run"

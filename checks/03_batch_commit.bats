@@ -24,7 +24,7 @@ WRONG=(commit-failed wrong-partition behind own-offset beyond before-processing 
     # 7 orders a partition, batches of 5: the second batch cannot fill up from one
     # partition, so it spans two and its commit must cover both.
     fresh_topic 21
-    run_step $STEP "$BATS_TEST_TMPDIR/run" -p 300 --crash-at 0 --idle-exit 1
+    run_step $STEP "$BATS_TEST_TMPDIR/run" -p 300 --crash-at 0 --idle-exit 2
     expect_some_processed "$BATS_TEST_TMPDIR/run.out"
     expect_exit 0 "after --idle-exit" "$BATS_TEST_TMPDIR/run"
     analyze_runs 21 "$BATS_TEST_TMPDIR/run"

@@ -63,7 +63,7 @@ final_commit_problem() {
 @test "05: commits follow a 1000 ms timer while processing, not one per message" {
     fresh_topic 18
     launched=$(now_ms)
-    run_step $STEP "$BATS_TEST_TMPDIR/run" -p 250 --crash-at 0 --idle-exit 1
+    run_step $STEP "$BATS_TEST_TMPDIR/run" -p 250 --crash-at 0 --idle-exit 2
     expect_some_processed "$BATS_TEST_TMPDIR/run.out"
     expect_exit 0 "after --idle-exit" "$BATS_TEST_TMPDIR/run"
     analyze_runs 18 "$BATS_TEST_TMPDIR/run"
@@ -75,7 +75,7 @@ final_commit_problem() {
 @test "05: the broker never records an offset past a message still in hand, and ends at offset+1 of the last one processed" {
     fresh_topic 15
     d=$BATS_TEST_TMPDIR
-    run_step $STEP "$d/run" -p 200 --crash-at 0 --idle-exit 1
+    run_step $STEP "$d/run" -p 200 --crash-at 0 --idle-exit 2
     expect_some_processed "$d/run.out"
     expect_exit 0 "after --idle-exit" "$d/run"
     analyze_runs 15 "$d/run"

@@ -8,7 +8,8 @@
 #     session setting the broker refuses, a heartbeat that does not fit the session;
 #   - the tools: topic's overall deadline, commits on an unknown group, lag on an old
 #     librdkafka; make run and make's CFLAGS;
-#   - docker-compose.yml renders the same settings as scripts/broker.env, on any port.
+#   - docker-compose.yml renders the same settings as scripts/broker.env, on any port;
+#   - a commit the broker refuses for one partition only is reported partition by partition.
 # The reference solutions are the programs under test. The figures of the kills are
 # written to build/faults.txt.
 
@@ -267,4 +268,25 @@ while True: c.append(s.accept()[0])' "$port" </dev/null >/dev/null 2>&1 3>&- &
     assert_output --partial "finding kind=before-processing"
     run -0 "$TOOLS/analyze" --skew 0 "$d/run.out" "$d/commits"
     refute_output --partial "finding kind=before-processing"
+}
+
+@test "faults: a commit the broker refuses for one partition only (step 03): that one is reported failed, the others committed, as the broker recorded" {
+    local d=$BATS_TEST_TMPDIR ok failed recorded
+    fresh_topic 21
+    # The probe gives partition 1's commit metadata larger than the broker takes: the
+    # broker refuses that partition (OFFSET_METADATA_TOO_LARGE) and keeps the others.
+    WORKBOOK_FAULT=refuse-partition:1 run_step 03_batch_commit "$d/run" -p 50 --crash-at 0 --idle-exit 3
+    expect_exit 1 "after a commit the broker refused (partly)" "$d/run"
+    broker_commits >"$d/commits"
+    failed=$(awk '$1 == "commit-failed"' "$d/run.out")
+    [ -n "$failed" ] || fail "no commit-failed line: $(tail -n 3 "$d/run.err")"
+    [[ $failed == *"partition=1 "*"error=OFFSET_METADATA_TOO_LARGE"* ]] || fail "the refused partition is not the one reported: $failed"
+    [[ $failed != *"partition=0 "* && $failed != *"partition=2 "* ]] || fail "a partition the broker kept was reported failed: $failed"
+    # Every committed line is in the broker's record, and the broker kept nothing of partition 1.
+    ok=$(awk '$1 == "committed" { split($2, p, "="); split($3, o, "="); print p[2], o[2] }' "$d/run.out" | sort)
+    recorded=$(awk '{ print $1, $2 }' "$d/commits" | sort)
+    [ -n "$ok" ] || fail "no committed line at all: the partitions the broker kept must be reported"
+    [ -z "$(comm -23 <(echo "$ok") <(echo "$recorded"))" ] || fail "committed lines the broker never recorded: $(comm -23 <(echo "$ok") <(echo "$recorded") | tr '\n' ' ')"
+    [ -z "$(awk '$1 == 1' "$d/commits")" ] || fail "the broker recorded partition 1: the fault did not work"
+    note "partial failure: reported $(echo "$failed" | wc -l) failed, $(echo "$ok" | wc -l) committed, all as the broker recorded"
 }

@@ -222,30 +222,34 @@ int main(int argc, char **argv) {
                  * print one line per entry with step_committed(partition,
                  * offset). On failure print rd_kafka_err2name() and
                  * rd_kafka_err2str() of the error on stderr, set
-                 * status = 1 and stop the loop. The call's own result
-                 * may not tell which partitions failed: after the answer,
-                 * each entry of the list has its own err, to check one by
-                 * one (a failed one gets step_commit_failed() instead of
-                 * step_committed()). Either way free the list
+                 * status = 1 and stop the loop. An error means "not
+                 * all": the broker answers per partition and may have kept
+                 * some, but librdkafka does not write those answers back
+                 * into your list. So on an error, ask the broker what it
+                 * now holds for each partition (the same section can read
+                 * a group's committed offsets; work on a copy of the list)
+                 * and print step_committed() or step_commit_failed() per
+                 * entry. Either way free the list
                  * (rd_kafka_topic_partition_list_destroy). */
-                /* SOLUTION (TODO 3): one synchronous commit per batch. */
-                /* The broker answers per partition: a partial failure
-                 * leaves the others committed. An error with no partition
-                 * marked (no answer at all) leaves every one unsure. */
+                /* SOLUTION (TODO 3): one synchronous commit per batch. An
+                 * error means "not all": the broker answers per partition,
+                 * and a partial failure keeps the others. librdkafka does
+                 * not copy those answers back into our list, so ask the
+                 * broker what it now has for each partition. */
                 err = rd_kafka_commit(rk, offsets, 0);
-                int marked = 0;
-                for (i = 0; i < offsets->cnt; i++)
-                        marked += offsets->elems[i].err != 0;
+                rd_kafka_topic_partition_list_t *kept =
+                    rd_kafka_topic_partition_list_copy(offsets);
+                if (err && rd_kafka_committed(rk, kept, 5000))
+                        for (i = 0; i < kept->cnt; i++)
+                                kept->elems[i].offset = -1; /* unknown */
                 for (i = 0; i < offsets->cnt; i++) {
                         rd_kafka_topic_partition_t *p = &offsets->elems[i];
-                        if (p->err || (err && !marked))
-                                step_commit_failed(p->partition, p->offset,
-                                                   p->err ? p->err : err);
+                        if (err && kept->elems[i].offset != p->offset)
+                                step_commit_failed(p->partition, p->offset, err);
                         else
                                 step_committed(p->partition, p->offset);
                 }
-                if (marked && !err) /* in case the call does not say */
-                        err = RD_KAFKA_RESP_ERR__FAIL;
+                rd_kafka_topic_partition_list_destroy(kept);
                 if (err) {
                         fprintf(stderr, "%% Commit of batch failed: %s: %s\n",
                                 rd_kafka_err2name(err), rd_kafka_err2str(err));

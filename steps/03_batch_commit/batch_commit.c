@@ -203,11 +203,14 @@ int main(int argc, char **argv) {
                  * print one line per entry with step_committed(partition,
                  * offset). On failure print rd_kafka_err2name() and
                  * rd_kafka_err2str() of the error on stderr, set
-                 * status = 1 and stop the loop. The call's own result
-                 * may not tell which partitions failed: after the answer,
-                 * each entry of the list has its own err, to check one by
-                 * one (a failed one gets step_commit_failed() instead of
-                 * step_committed()). Either way free the list
+                 * status = 1 and stop the loop. An error means "not
+                 * all": the broker answers per partition and may have kept
+                 * some, but librdkafka does not write those answers back
+                 * into your list. So on an error, ask the broker what it
+                 * now holds for each partition (the same section can read
+                 * a group's committed offsets; work on a copy of the list)
+                 * and print step_committed() or step_commit_failed() per
+                 * entry. Either way free the list
                  * (rd_kafka_topic_partition_list_destroy). */
 
                 for (i = 0; i < n; i++)
