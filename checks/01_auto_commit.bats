@@ -67,25 +67,23 @@ expect_settings() {
 @test "01: after a crash the rerun starts at the committed offsets; the check counts replays and losses" {
     fresh_topic 30
     crash_and_rerun $STEP 14 -p 250
-    analyze_runs 30 "$BATS_TEST_TMPDIR/crash" "$BATS_TEST_TMPDIR/rerun"
     expect_settings
     [ -s "$BATS_TEST_TMPDIR/commits1" ] || fail "Expected at least one automatic commit in the 3.5 s before the crash; the broker recorded none. Is auto-commit on, every 3000 ms? $(hint_for $STEP)"
 
-    events processed "$BATS_TEST_TMPDIR/crash.out" >"$BATS_TEST_TMPDIR/processed1"
-    events processed "$BATS_TEST_TMPDIR/rerun.out" >"$BATS_TEST_TMPDIR/processed2"
-    crashed=$(events started "$BATS_TEST_TMPDIR/crash.out" | sed -n 14p)
-    replayed=$(comm -12 <(values "$BATS_TEST_TMPDIR/processed1") <(values "$BATS_TEST_TMPDIR/restarted"))
-    lost=$(missing_values 30 "$BATS_TEST_TMPDIR/processed1" "$BATS_TEST_TMPDIR/processed2")
+    crashed=$(facts order in_hand=1 | head -n1)
+    crashed_value=$(field "$crashed" value)
+    replayed=$(orders_where 'processed1 > 0 && started2 > 0')
+    lost=$(never_processed)
     # Only the order in hand at the crash can be lost: its offset was stored when
     # librdkafka handed it over, before processing, and a timer commit took it along.
-    if [ -n "$lost" ] && [ "$lost" != "$(echo "$crashed" | awk '{print $3}')" ]; then
-        fail "Lost orders $(echo $lost), but only the order in hand at the crash ($(echo "$crashed" | awk '{print $3}')) can be lost with auto-commit. $(hint_for $STEP)"
+    if [ -n "$lost" ] && [ "$lost" != "$crashed_value" ]; then
+        fail "Lost orders $(echo $lost), but only the order in hand at the crash ($crashed_value) can be lost with auto-commit. $(hint_for $STEP)"
     fi
     n_replayed=$(printf '%s' "$replayed" | grep -c . || true)
     n_lost=$(printf '%s' "$lost" | grep -c . || true)
     why_replayed="processed after the last timer commit, so the broker still had their offsets uncommitted"
     why_lost="its offset was stored when librdkafka handed it over, before processing, and a timer commit fired while it was being processed: at-most-once"
-    note "crash while processing $(echo "$crashed" | awk '{print $3, "(partition " $1 ", offset " $2 ")"}')"
+    note "crash while processing $crashed_value (partition $(field "$crashed" partition), offset $(field "$crashed" offset))"
     note "processed again by the rerun: $n_replayed ${replayed:+($(echo $replayed)) }- $why_replayed"
     if [ "$n_lost" -gt 0 ]; then note "lost: $n_lost ($(echo $lost)) - $why_lost"
     else note "lost: 0 - the last timer commit came before the crashed order was handed over, so it was redelivered"; fi

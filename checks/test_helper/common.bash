@@ -77,6 +77,7 @@ fresh_topic() {
     tag="$(basename "$BATS_TEST_FILENAME" .bats | tr -c 'a-zA-Z0-9\n' '-')${BATS_TEST_NUMBER}-$$-$RANDOM"
     TOPIC="t-$tag"
     GROUP="g-$tag"
+    FRESH_COUNT=$count
     run -0 timeout 30 "$TOOLS/topic" -b "$BROKER" -t "$TOPIC" -p "$partitions"
     run -0 timeout 30 "$TOOLS/populate" -b "$BROKER" -t "$TOPIC" -n "$count"
 }
@@ -163,33 +164,41 @@ events() {
         print p, o, v, a }' "$@"
 }
 
-# The last committed offset per partition in a commits listing: "partition offset".
-last_commits() { awk '{ last[$1] = $2 } END { for (p in last) print p, last[p] }' "$1" | sort -n; }
 
 # The crash-and-rerun scenario of every step: run with --crash-at N (it must crash: exit 3,
-# no close), note the offsets the broker had committed, rerun to the end, draw the commit
-# timeline, and require that the rerun resumed exactly at the committed offsets.
+# no close), rerun to the end, analyze both runs (analyze_runs: the facts in
+# $BATS_TEST_TMPDIR/facts), draw the commit timeline, and require that the rerun resumed
+# exactly at the committed offsets.
 # Usage: crash_and_rerun STEP N [args for the crash run...]
 # Leaves in $BATS_TEST_TMPDIR: crash.out, rerun.out, commits1 (the broker's record after the
-# crash), committed (its last offset per partition), commits (after the rerun), restarted
-# (the rerun's started events).
+# crash), commits (after the rerun), facts (the analysis of both runs).
 crash_and_rerun() {
     local step=$1 n=$2 d=$BATS_TEST_TMPDIR problems; shift 2
     run_step "$step" "$d/crash" "$@" --crash-at "$n" --idle-exit 3
     expect_some_processed "$d/crash.out"
     expect_exit 3 "from the simulated crash at message $n" "$d/crash"
     broker_commits >"$d/commits1"
-    last_commits "$d/commits1" >"$d/committed"
 
     run_step "$step" "$d/rerun" -p 20 --crash-at 0 --idle-exit 2
-    broker_commits >"$d/commits"
+    analyze_runs "${FRESH_COUNT:-0}" "$d/crash" "$d/rerun"
     show_timeline "$d/crash.out" "$d/rerun.out" "$d/commits"
     expect_exit 0 "after --idle-exit" "$d/rerun"
 
-    events started "$d/rerun.out" >"$d/restarted"
-    problems=$(rerun_start_problems "$d/committed" "$d/restarted" 3)
+    problems=$(facts finding kind=rerun-start | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+        printf "partition %s: the rerun started at offset %s, but the broker had offset %s committed\n", v["partition"], v["started"], v["committed"] }')
     [ -z "$problems" ] || fail "$(printf 'After the crash the rerun must resume exactly at the committed offsets:\n%s\n%s' "$problems" "$(hint_for "$step")")"
 }
+
+# The orders (values) of the analysis whose fact lines match: orders_where 'started1 > 0 && processed2 > 0'
+orders_where() {
+    facts order | awk "{ for (i = 2; i <= NF; i++) { split(\$i, kv, \"=\"); v[kv[1]] = kv[2] }
+        started1 = v[\"started1\"] + 0; processed1 = v[\"processed1\"] + 0
+        started2 = v[\"started2\"] + 0; processed2 = v[\"processed2\"] + 0
+        if ($1) print v[\"value\"] }"
+}
+
+# The orders never processed by either run (with analyze_runs' COUNT).
+never_processed() { facts never | sed 's/.*value=//'; }
 
 # After a clean stop (Ctrl+C) of the run in stop.out: rerun to the end, then no order may
 # be processed twice and none may be missing.
@@ -198,10 +207,10 @@ rerun_after_stop() {
     local step=$1 count=$2 why=$3 d=$BATS_TEST_TMPDIR twice lost
     run_step "$step" "$d/rerun" -p 20 --crash-at 0 --idle-exit 2
     expect_exit 0 "after --idle-exit" "$d/rerun"
-    events processed "$d/stop.out" "$d/rerun.out" >"$d/processed"
-    twice=$(repeated_values "$d/processed")
+    analyze_runs "$count" "$d/stop" "$d/rerun"
+    twice=$(orders_where 'processed1 > 0 && processed2 > 0')
     [ -z "$twice" ] || fail "Expected no duplicates after Ctrl+C; processed twice: $(echo $twice). $why $(hint_for "$step")"
-    lost=$(missing_values "$count" "$d/processed")
+    lost=$(never_processed)
     [ -z "$lost" ] || fail "Expected every order processed once; never processed: $(echo $lost). $(hint_for "$step")"
 }
 
@@ -262,22 +271,6 @@ missing_values() {
     comm -23 <(seq 1 "$count" | sed 's/^/Order-/' | sort) <(values "$@" | uniq)
 }
 
-# The rerun must start every partition exactly at the offset the broker had committed:
-# prints one complaint per partition that did not (nothing when all did).
-# Usage: rerun_start_problems COMMITTED_FILE RERUN_STARTED_EVENTS PARTITIONS
-rerun_start_problems() {
-    awk -v parts="$3" '
-        FNR == NR { committed[$1] = $2; next }          # partition offset
-        !($1 in first) { first[$1] = $2 }                # first delivery per partition
-        END {
-            for (p = 0; p < parts; p++) {
-                want = (p in committed) ? committed[p] : 0
-                if (!(p in first)) continue              # nothing left there: fine
-                if (first[p] != want)
-                    printf "partition %d: the rerun started at offset %d, but the broker had offset %d committed\n", p, first[p], want
-            }
-        }' "$1" "$2"
-}
 
 # ------------------------------------------------------------------ the picture
 
