@@ -100,6 +100,11 @@ mutant_fails() {
 @test "selfcheck: 02 committing every other message fails" { mutant_fails 02_commit_every_other; }
 @test "selfcheck: 03 committing each partition in its own request fails" { mutant_fails 03_commit_per_partition; }
 @test "selfcheck: 03 with auto-commit left on fails" { mutant_fails 03_auto_commit_left_on; }
+@test "selfcheck: 03 committing the offset itself fails, and the tests that follow say: same cause" {
+    mutant_fails 03_off_by_one
+    [ "$(printf '%s\n' "$output" | grep -c ': same cause as test 1$')" -ge 2 ] ||
+        fail "the crash and Ctrl+C tests should each say 'same cause as test 1': $output"
+}
 @test "selfcheck: 08 lag from the position instead of the committed offset fails" { mutant_fails 08_lag_from_position; }
 @test "selfcheck: 08 without the report after the last commit fails" { mutant_fails 08_no_final_report; }
 @test "selfcheck: 08 restarting the commit clock on failed commits fails" { mutant_fails 08_clock_on_failed_commit; }
