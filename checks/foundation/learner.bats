@@ -390,3 +390,17 @@ wait_for_text() { # FILE TEXT [SECONDS]
     assert_line --regexp '^==== [0-9:]{8}  batch_commit\.c saved: rebuilding and checking step 03_batch_commit$'
     assert_line --partial "==== watch: step 03 does not compile"
 }
+
+@test "make help: the default goal lists every target with a ## comment, in four groups" {
+    run -0 make -s -C "$ROOT"
+    assert_line "learner:"
+    assert_line "broker:"
+    assert_line "instructor:"
+    assert_line "maintainer:"
+    for target in $(sed -n 's/^\([a-z-]*\):.*## .*/\1/p' "$ROOT/Makefile"); do
+        assert_line --regexp "^  $target +[^ ]"
+    done
+    # Every documented target belongs to a group that help prints.
+    run -0 grep -cE '^[a-z-]+:.*## \[(learner|broker|instructor|maintainer)\] ' "$ROOT/Makefile"
+    assert_equal "$output" "$(grep -cE '^[a-z-]+:.*## ' "$ROOT/Makefile")"
+}
