@@ -49,6 +49,7 @@ setsid perl -e '$SIG{INT} = "DEFAULT"; exec @ARGV or die "test: cannot run bash:
     echo "== 4. learner and instructor tools"
     tools=$(ls checks/foundation/*.bats | grep -v -e /broker.bats -e /tools.bats -e /selfcheck.bats -e /faults.bats)
     bats ${BATS_FLAGS:-} $tools || status=1
+    echo "(lane B took $SECONDS s)"
     exit $status' >"$lane_b_log" 2>&1 </dev/null 3>&- &
 lane_b_pid=$!
 lane_c_log=build/test-lane-c.log
@@ -65,6 +66,7 @@ echo "== 2. every step check against the reference solutions"
 scripts/check.sh solutions || status=1
 echo "== 5. memcheck: the tools and solutions under valgrind"
 scripts/memcheck.sh || status=1
+echo "(lane A took $((SECONDS - t0)) s)"
 
 echo "== (lane B: self-check and tools; running since the start, output follows)"
 wait "$lane_b_pid" || status=1
