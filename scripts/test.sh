@@ -4,13 +4,15 @@
 #   2. every step check against the reference solutions (they must pass);
 #   3. the self-check: every starter, every known-wrong solution and broken binaries
 #      (one that hangs, crashes, prints nothing, or prints without consuming) must FAIL;
-#   4. the learner and instructor tools: status, hint, diff, watch, timeline, compare, grade;
+#   4. the learner and instructor tools: status, hint, diff, watch, timeline, compare,
+#      what a check prints;
 #   5. valgrind on the tools and solutions (scripts/memcheck.sh);
 #   6. the fault suite (checks/foundation/faults.bats): the broker killed -9 under
 #      consumers, 20 random kill -9 of steps, programs that must end cleanly. It kills
-#      and restarts a PRIVATE broker of its own.
+#      and restarts a PRIVATE broker of its own;
+#   7. grading (checks/foundation/grade*.bats): the sandbox, intake, caps, exports.
 # The checks mostly wait (on simulated work, on the broker), so three lanes run side by
-# side: lane A is 1, 2 and 5, lane B is 3 and 4, lane C is 6. B's and C's output is
+# side: lane A is 1, 2 and 5, lane B is 3 and 4, lane C is 6 and 7. B's and C's output is
 # printed when they end.
 # Starts the broker if it is not up, and stops it again at the end if it started it.
 set -uo pipefail
@@ -47,15 +49,20 @@ setsid perl -e '$SIG{INT} = "DEFAULT"; exec @ARGV or die "test: cannot run bash:
     # Each self-check test runs one check and mostly waits: several at a time.
     bats ${BATS_FLAGS:-} $(command -v parallel >/dev/null && echo --jobs 4) checks/foundation/selfcheck.bats || status=1
     echo "== 4. learner and instructor tools"
-    tools=$(ls checks/foundation/*.bats | grep -v -e /broker.bats -e /tools.bats -e /selfcheck.bats -e /faults.bats)
+    tools=$(ls checks/foundation/*.bats | grep -v -e /broker.bats -e /tools.bats -e /selfcheck.bats -e /faults.bats -e /grade)
     bats ${BATS_FLAGS:-} $tools || status=1
     echo "(lane B took $SECONDS s)"
     exit $status' >"$lane_b_log" 2>&1 </dev/null 3>&- &
 lane_b_pid=$!
 lane_c_log=build/test-lane-c.log
-setsid bash -c 'echo "== 6. faults: the broker killed under consumers, steps killed at random, clean ends"
-    t=$SECONDS; bats ${BATS_FLAGS:-} checks/foundation/faults.bats; s=$?
-    echo "(the fault suite took $((SECONDS - t)) s; its figures: build/faults.txt)"; exit $s' \
+setsid bash -c 'status=0
+    echo "== 6. faults: the broker killed under consumers, steps killed at random, clean ends"
+    t=$SECONDS; bats ${BATS_FLAGS:-} checks/foundation/faults.bats || status=1
+    echo "(the fault suite took $((SECONDS - t)) s; its figures: build/faults.txt)"
+    echo "== 7. grading: the sandbox, intake, caps, tripwires, exports"
+    t=$SECONDS; bats ${BATS_FLAGS:-} checks/foundation/grade*.bats || status=1
+    echo "(grading took $((SECONDS - t)) s; lane C $SECONDS s)"
+    exit $status' \
     >"$lane_c_log" 2>&1 </dev/null 3>&- &
 lane_c_pid=$!
 
@@ -72,7 +79,7 @@ echo "== (lane B: self-check and tools; running since the start, output follows)
 wait "$lane_b_pid" || status=1
 lane_b_pid=
 cat "$lane_b_log"
-echo "== (lane C: the fault suite; output follows)"
+echo "== (lane C: the fault suite and grading; output follows)"
 wait "$lane_c_pid" || status=1
 lane_c_pid=
 cat "$lane_c_log"
