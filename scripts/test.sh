@@ -47,7 +47,7 @@ setsid perl -e '$SIG{INT} = "DEFAULT"; exec @ARGV or die "test: cannot run bash:
     status=0
     echo "== 3. self-check: starters, known-wrong solutions and broken binaries must fail their checks"
     # Each self-check test runs one check and mostly waits: several at a time.
-    bats ${BATS_FLAGS:-} $(command -v parallel >/dev/null && echo --jobs 4) checks/foundation/selfcheck.bats || status=1
+    bats ${BATS_FLAGS:-} $(command -v parallel >/dev/null && echo --jobs 6) checks/foundation/selfcheck.bats || status=1
     echo "== 4. learner and instructor tools"
     tools=$(ls checks/foundation/*.bats | grep -v -e /broker.bats -e /tools.bats -e /selfcheck.bats -e /faults.bats -e /grade)
     bats ${BATS_FLAGS:-} $tools || status=1
