@@ -18,6 +18,7 @@ static volatile sig_atomic_t *run;  /* the step's run flag */
 static int started_cnt;             /* messages started in this run */
 static int processed_cnt;           /* messages processed in this run */
 static int64_t last_activity = -1;  /* --idle-exit clock; -1: not started */
+static long session_ms = 45000;     /* session.timeout.ms (librdkafka's default) */
 static int assigned;                /* partitions were assigned at least once */
 static int revocations;             /* partitions revoked or lost so far */
 static int failed;                  /* the kit ended the run on an error */
@@ -204,6 +205,8 @@ void step_apply_overrides(rd_kafka_conf_t *conf) {
          * partitions lost, UNKNOWN_MEMBER_ID, orders started twice). */
         long session = conf_number(conf, "session.timeout.ms");
         long heartbeat = conf_number(conf, "heartbeat.interval.ms");
+        if (session > 0)
+                session_ms = session;
         if (session > 0 && heartbeat >= session) {
                 fprintf(stderr,
                         "%% session.timeout.ms=%ld needs a shorter "
@@ -373,17 +376,21 @@ void step_rebalance_log(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 }
 
 void step_idle(void) {
+        /* Before the first assignment, a rerun may wait one whole session
+         * for a member that died (kill -9, a crash) to be dropped: give it
+         * that on top of --idle-exit before calling it an error - unless no
+         * broker answers at all, when there is no group to wait for. */
         if (opts->idle_exit_s > 0 && last_activity >= 0 &&
             ms(CLOCK_MONOTONIC) - last_activity >=
-                (int64_t)opts->idle_exit_s * 1000 &&
+                (int64_t)opts->idle_exit_s * 1000 + (no_broker ? 0 : session_ms) &&
             *run && !assigned) {
                 /* Never a partition: an error, said in one line. With no
                  * broker there is nothing to close (the close would wait
                  * for one forever): exit at once. */
                 fprintf(stderr,
-                        "%% no partition assigned within %d s (--idle-exit): "
+                        "%% no partition assigned within %d s (--idle-exit)%s: "
                         "%s\n",
-                        opts->idle_exit_s,
+                        opts->idle_exit_s, no_broker ? "" : " and one session",
                         no_broker ? "no broker answers (start one with: "
                                     "make broker-up)"
                                   : "does the topic exist (make topic)?");
@@ -396,7 +403,7 @@ void step_idle(void) {
         } else if (opts->idle_exit_s > 0 && last_activity >= 0 &&
             ms(CLOCK_MONOTONIC) - last_activity >=
                 (int64_t)opts->idle_exit_s * 1000 &&
-            *run) {
+            *run && assigned) {
                 fprintf(stderr,
                         "%% no new message for %d s (--idle-exit): "
                         "stopping as on Ctrl+C\n",

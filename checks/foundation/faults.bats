@@ -74,8 +74,10 @@ twice() { events processed "$@" | awk '{ print $3 }' | sort | uniq -d | wc -l; }
         run -0 timeout 30 "$TOOLS/populate" -b "$BROKER" -t "f-$s-$$" -n "$count"
     done
     for s in "${steps[@]}"; do
+        # socket.timeout.ms 10 s (default 60 s): a synchronous commit caught by the outage
+        # gives up within the wait below, and the program carries on or stops on it.
         timeout -k 2 120 "$WORKBOOK_BIN/$s" -b "$BROKER" -t "f-$s-$$" -g "f-$s-$$" "${SESSION_OPTS[@]}" \
-            -p 150 --crash-at 0 >"$d/$s.out" 2>"$d/$s.err" </dev/null 3>&- &
+            -X socket.timeout.ms=10000 -p 150 --crash-at 0 >"$d/$s.out" 2>"$d/$s.err" </dev/null 3>&- &
         pids+=($!)
     done
     for i in 0 1 2; do
