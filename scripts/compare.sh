@@ -178,9 +178,12 @@ speed_case() { # STRAT
     # shellcheck disable=SC1090
     . "$dir/result"
     [ "$msgs" -eq "$BIG" ] || { bad "processed $msgs of $BIG orders"; return; }
-    build/tools/analyze --probe1 "$dir/run.probe" "$dir/run.out" "$dir/commits" >"$dir/facts" ||
-        { bad "the analysis failed"; return; }
-    echo "requests=$(requests_in run1 "$dir/facts")" >>"$dir/result"
+    # Tens of thousands of orders are more than the analysis is built for (it sets every
+    # record against every message): here the requests are counted directly, the program's
+    # from its commit calls (the probe), librdkafka's own from their timestamps.
+    n=$(grep -cE '^call fn=commit(_message|_queue)? ' "$dir/run.probe" || true)
+    [ "$n" -gt 0 ] || n=$(awk -F'\t' '{ print $4 }' "$dir/commits" | sort -u | grep -c . || true)
+    echo "requests=$n" >>"$dir/result"
     echo "offsets=$(wc -l <"$dir/commits")" >>"$dir/result"
     say "[throughput] ${NAME[$s]}: $(tr '\n' ' ' <"$dir/result")"
 }
@@ -286,9 +289,9 @@ footnotes() {
   (-p ${PMS[fast]}, crash while processing order ${CRASH[fast]}).
 ² Orders the crash run had started (delivered) that the rerun delivered again; in brackets,
   how many of them the crash run had fully processed, i.e. processed twice.
-³ Commit requests in the throughput run: the broker's records, grouped by the call that
-  made them (the probe sees each of the program's calls) or, for librdkafka's own commits
-  (auto-commit's timer, close), by their timestamp. Auto-commit commits by the clock and at
+³ Commit requests in the throughput run: the program's commit calls (the probe sees each
+  one) or, for librdkafka's own commits (auto-commit's timer, close), the broker's records
+  grouped by their timestamp. Auto-commit commits by the clock and at
   close, not by volume. The sink keeps its offsets in its database and commits none to
   Kafka. The offsets the broker recorded are in the details.
 ⁴ Orders processed per second in the throughput run ($(commas "$BIG") orders, -p 0), from the first
