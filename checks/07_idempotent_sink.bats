@@ -60,6 +60,9 @@ db_problems() {
         function judge(p, last, next_off) {
             if (next_off == "-")
                 printf "partition %d: orders up to offset %d are in the database, but the table offsets has no row for it: nothing in the database says where to resume (TODO 1).\n", p, last
+            else if (next_off == last && NR == 1 && !((p " " last) in done))
+                # One partition, caught mid-write: both mistakes leave this state.
+                printf "partition %d: the table offsets says %d, the offset of its last order: either the offset stored is the order'"'"'s own, not offset + 1 (the NEXT to read), or the order and its offset went in two transactions and the kill fell between them. Store offset + 1, in ONE transaction with the order (TODO 1).\n", p, next_off
             else if (next_off == last && ((p " " last) in done || (NR > 1 && same == NR)))
                 printf "partition %d: its last order (offset %d) was processed, and the table offsets says %d: that is the order itself. Store the NEXT offset to read, offset + 1, or every rerun writes that order again.\n", p, last, next_off
             else if (next_off <= last)
