@@ -275,10 +275,12 @@ while True: c.append(s.accept()[0])' "$port" </dev/null >/dev/null 2>&1 3>&- &
 
 @test "faults: a commit the broker refuses for one partition only (step 03): that one is reported failed, the others committed, as the broker recorded" {
     local d=$BATS_TEST_TMPDIR ok failed recorded
-    fresh_topic 21
-    # The probe gives partition 1's commit metadata larger than the broker takes: the
-    # broker refuses that partition (OFFSET_METADATA_TOO_LARGE) and keeps the others.
-    WORKBOOK_FAULT=refuse-partition:1 run_step 03_batch_commit "$d/run" -p 50 --crash-at 0 --idle-exit 3
+    # 3 orders a partition and batches of up to 15: the first batch holds all three
+    # partitions, so its one commit is refused in part. The probe gives partition 1's
+    # commit metadata larger than the broker takes: the broker refuses that partition
+    # (OFFSET_METADATA_TOO_LARGE) and keeps the others.
+    fresh_topic 9
+    WORKBOOK_FAULT=refuse-partition:1 run_step 03_batch_commit "$d/run" -n 15 -p 50 --crash-at 0 --idle-exit 3
     expect_exit 1 "after a commit the broker refused (partly)" "$d/run"
     broker_commits >"$d/commits"
     failed=$(awk '$1 == "commit-failed"' "$d/run.out")
