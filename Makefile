@@ -173,7 +173,7 @@ memcheck: build ## [maintainer] run the tools and solutions under valgrind on a 
 	@scripts/memcheck.sh
 
 # Known-wrong solutions for the self-check (checks/mutants/*.patch applied to a solution).
-build/mutants/%.c: checks/mutants/%.patch
+build/mutants/%.c: checks/mutants/%.patch $$(shell sed -n 's|^--- a/||p' checks/mutants/$$*.patch)
 	@mkdir -p build/mutants
 	@patch -s -o $@ $$(sed -n 's|^--- a/||p' $<) <$<
 
@@ -181,7 +181,7 @@ build/mutants/%: build/mutants/%.c tools/step.c tools/step.h
 	$(CC) $(CFLAGS) -Itools -o $@ $< tools/step.c $(LDLIBS)
 
 # Correct alternatives (checks/alternatives/*.patch): the checks must accept them.
-build/alternatives/%.c: checks/alternatives/%.patch
+build/alternatives/%.c: checks/alternatives/%.patch $$(shell sed -n 's|^--- a/||p' checks/alternatives/$$*.patch)
 	@mkdir -p build/alternatives
 	@patch -s -o $@ $$(sed -n 's|^--- a/||p' $<) <$<
 

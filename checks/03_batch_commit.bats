@@ -14,7 +14,7 @@ setup() {
 }
 
 teardown() {
-    [ -z "${STEP_PID:-}" ] || kill -KILL "$STEP_PID" 2>/dev/null || true
+    workbook_teardown
 }
 
 # The mistakes a batch commit can make, in the order their causes are named.
@@ -66,6 +66,11 @@ WRONG=(commit-failed wrong-partition behind own-offset beyond before-processing 
     expect_own_commits $STEP batch
     fail_on_findings $STEP "${WRONG[@]}"
     rerun_after_stop $STEP 28 "The batch in hand must be committed before the program closes."
+}
+
+@test "03: a second consumer joins while a batch is being collected: the batch in hand is dropped, nothing processed twice" {
+    rebalance_mid_batch $STEP batch commit-failed auto-commit async
+    note "the rebalance came with ${DROPPED:-no} message(s) in hand; every order processed once; the broker ends at each partition's end"
 }
 
 @test "03: a commit the broker refuses is reported by its error name, and the program stops" {

@@ -15,7 +15,7 @@ setup() {
 }
 
 teardown() {
-    [ -z "${STEP_PID:-}" ] || kill -KILL "$STEP_PID" 2>/dev/null || true
+    workbook_teardown
 }
 
 # The mistakes an at-most-once commit can make, in the order their causes are named. (A

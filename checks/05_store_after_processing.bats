@@ -16,7 +16,7 @@ setup() {
 }
 
 teardown() {
-    [ -z "${STEP_PID:-}" ] || kill -KILL "$STEP_PID" 2>/dev/null || true
+    workbook_teardown
 }
 
 # ------------------------------------------------------------------ judging for step 05

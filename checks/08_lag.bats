@@ -17,7 +17,7 @@ setup() {
 }
 
 teardown() {
-    [ -z "${STEP_PID:-}" ] || kill -KILL "$STEP_PID" 2>/dev/null || true
+    workbook_teardown
 }
 
 # ------------------------------------------------------------------ judging (step 08)

@@ -18,19 +18,27 @@
  *
  * A topic that already holds messages is left alone unless --force is given,
  * so running `make populate` twice does not double the data.
+ *
+ * -e MS (--every) writes one message every MS milliseconds instead, each
+ * delivered before the next and reported on stdout ("sent Order-N
+ * partition=P"): a topic that fills while consumers read it (watch the lag
+ * of step 08; make a rebalance land while a batch is being collected).
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "kit.h"
 
 static const char usage[] =
-    "usage: populate [-b BROKER] [-t TOPIC] [-n COUNT] [--force]\n"
+    "usage: populate [-b BROKER] [-t TOPIC] [-n COUNT] [--force] [-e MS]\n"
     "  Write Order-1 ... Order-COUNT to TOPIC, round-robin over its partitions.\n"
     "  -b BROKER  broker address (default " KIT_BROKER ")\n"
     "  -t TOPIC   topic name (default orders)\n"
     "  -n COUNT   number of messages (default 100)\n"
     "  --force    write even if the topic already holds messages\n"
+    "  -e MS      (--every) one message every MS milliseconds, each delivered\n"
+    "             before the next and reported on stdout (sent Order-N partition=P)\n"
     "  -h         show this help\n";
 
 /* What the delivery report callback learns, message by message. */
@@ -78,9 +86,18 @@ static long messages_in(rd_kafka_t *rk, const rd_kafka_metadata_topic_t *t)
     return total;
 }
 
-/* Queue COUNT messages; librdkafka sends them in the background. */
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    while (nanosleep(&ts, &ts) == -1)
+        ;   /* interrupted: sleep the rest */
+}
+
+/* Queue COUNT messages; librdkafka sends them in the background. With
+ * every_ms > 0, wait for each one's delivery, say so, then pause. */
 static int produce_all(rd_kafka_t *rk, const char *topic, int partitions,
-                       long count)
+                       long count, long every_ms, struct deliveries *d)
 {
     for (long i = 1; i <= count; i++) {
         char value[32];
@@ -101,6 +118,18 @@ static int produce_all(rd_kafka_t *rk, const char *topic, int partitions,
             return -1;
         }
         rd_kafka_poll(rk, 0);   /* serve delivery reports as they come */
+        if (every_ms > 0) {
+            if (rd_kafka_flush(rk, 30000) || d->failed) {
+                kit_err("Order-%ld was not delivered: %s", i,
+                        d->failed ? rd_kafka_err2str(d->first_error)
+                                  : "no answer within 30 s");
+                return -1;
+            }
+            printf("sent %s partition=%d\n", value, (int)partition);
+            fflush(stdout);
+            if (i < count)
+                sleep_ms(every_ms);
+        }
     }
     return 0;
 }
@@ -109,20 +138,22 @@ int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"force", no_argument, NULL, 'f'},
+        {"every", required_argument, NULL, 'e'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *broker = KIT_BROKER, *topic = "orders";
-    long count = 100;
+    long count = 100, every_ms = 0;
     int force = 0, opt, rc = 1;
 
     kit_prog = "populate";
-    while ((opt = getopt_long(argc, argv, "b:t:n:h", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "b:t:n:e:h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'b': broker = optarg; break;
         case 't': topic = optarg; break;
         case 'n': count = kit_number('n', optarg, 1, 100000000, usage); break;
         case 'f': force = 1; break;
+        case 'e': every_ms = kit_number('e', optarg, 1, 3600000, usage); break;
         case 'h': kit_usage(usage, 0);
         default:  kit_usage(usage, 2);
         }
@@ -167,7 +198,8 @@ int main(int argc, char **argv)
                "(use --force to add %ld more)\n",
                topic, already, kit_s(already), count);
         rc = 0;
-    } else if (produce_all(rk, topic, t->partition_cnt, count) == 0) {
+    } else if (produce_all(rk, topic, t->partition_cnt, count, every_ms,
+                           &d) == 0) {
         /* Wait for the last delivery reports. */
         if (rd_kafka_flush(rk, 60000) != RD_KAFKA_RESP_ERR_NO_ERROR)
             kit_err("%ld of %ld messages still undelivered after 60 s",

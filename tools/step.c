@@ -467,6 +467,30 @@ void step_lag(int32_t partition, int64_t committed, int64_t end) {
                committed < 0 ? end : end - committed, ms(CLOCK_REALTIME));
 }
 
+int step_commit_report(rd_kafka_t *rk,
+                       const rd_kafka_topic_partition_list_t *offsets,
+                       rd_kafka_resp_err_t err) {
+        rd_kafka_topic_partition_list_t *held =
+            rd_kafka_topic_partition_list_copy(offsets);
+        int i, kept = 0;
+
+        /* No answer from the broker either: report every entry failed. */
+        if (err && rd_kafka_committed(rk, held, 5000))
+                for (i = 0; i < held->cnt; i++)
+                        held->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+        for (i = 0; i < offsets->cnt; i++) {
+                const rd_kafka_topic_partition_t *p = &offsets->elems[i];
+                if (err && held->elems[i].offset != p->offset) {
+                        step_commit_failed(p->partition, p->offset, err);
+                } else {
+                        step_committed(p->partition, p->offset);
+                        kept++;
+                }
+        }
+        rd_kafka_topic_partition_list_destroy(held);
+        return kept;
+}
+
 /* Sleep until the monotonic clock reaches deadline (ms). A signal cuts a
  * nanosleep short (EINTR); we just sleep again: the work in hand gets
  * finished. */

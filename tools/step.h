@@ -136,6 +136,17 @@ void step_commit_failed(int32_t partition, int64_t next_offset,
 void step_stored(int32_t partition, int64_t next_offset);
 void step_lag(int32_t partition, int64_t committed, int64_t end);
 
+/* After a synchronous rd_kafka_commit(rk, offsets, 0) that returned err:
+ * one committed or commit-failed line per entry, as the broker holds it.
+ * An error means "not all": the broker answers per partition and keeps
+ * those it accepted, but librdkafka returns one error and does not write
+ * the per-partition answers back into the list, so on an error this asks
+ * the broker (rd_kafka_committed). Returns how many entries it kept.
+ * (Step 03 teaches this; later steps call it.) */
+int step_commit_report(rd_kafka_t *rk,
+                       const rd_kafka_topic_partition_list_t *offsets,
+                       rd_kafka_resp_err_t err);
+
 /* The simulated work on the cnt messages in hand (already started): sleeps
  * -p milliseconds once for the whole call, and finishes that sleep even if
  * Ctrl+C arrives. If one of them is the --crash-at'th message, it dies

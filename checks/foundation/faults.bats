@@ -273,25 +273,35 @@ while True: c.append(s.accept()[0])' "$port" </dev/null >/dev/null 2>&1 3>&- &
     refute_output --partial "finding kind=before-processing"
 }
 
-@test "faults: a commit the broker refuses for one partition only (step 03): that one is reported failed, the others committed, as the broker recorded" {
-    local d=$BATS_TEST_TMPDIR ok failed recorded
-    # 3 orders a partition and batches of up to 15: the first batch holds all three
-    # partitions, so its one commit is refused in part. The probe gives partition 1's
-    # commit metadata larger than the broker takes: the broker refuses that partition
-    # (OFFSET_METADATA_TOO_LARGE) and keeps the others.
+# A commit the broker refuses for one partition only: the probe gives partition 1's
+# commit metadata larger than the broker takes, so the broker refuses that partition
+# (OFFSET_METADATA_TOO_LARGE) and keeps the others. 3 orders a partition and batches of
+# up to 15: the first batch holds all three partitions, so its one commit is refused in
+# part. Every committed line must be in the broker's record, and the refused partition
+# the only one reported failed.
+# Usage: partial_failure STEP EXIT WHY
+partial_failure() {
+    local step=$1 want=$2 why=$3 d=$BATS_TEST_TMPDIR ok failed recorded
     fresh_topic 9
-    WORKBOOK_FAULT=refuse-partition:1 run_step 03_batch_commit "$d/run" -n 15 -p 50 --crash-at 0 --idle-exit 3
-    expect_exit 1 "after a commit the broker refused (partly)" "$d/run"
+    WORKBOOK_FAULT=refuse-partition:1 run_step "$step" "$d/run" -n 15 -p 50 --crash-at 0 --idle-exit 3
+    expect_exit "$want" "$why" "$d/run"
     broker_commits >"$d/commits"
     failed=$(awk '$1 == "commit-failed"' "$d/run.out")
     [ -n "$failed" ] || fail "no commit-failed line: $(tail -n 3 "$d/run.err")"
     [[ $failed == *"partition=1 "*"error=OFFSET_METADATA_TOO_LARGE"* ]] || fail "the refused partition is not the one reported: $failed"
     [[ $failed != *"partition=0 "* && $failed != *"partition=2 "* ]] || fail "a partition the broker kept was reported failed: $failed"
-    # Every committed line is in the broker's record, and the broker kept nothing of partition 1.
     ok=$(awk '$1 == "committed" { split($2, p, "="); split($3, o, "="); print p[2], o[2] }' "$d/run.out" | sort)
     recorded=$(awk '{ print $1, $2 }' "$d/commits" | sort)
     [ -n "$ok" ] || fail "no committed line at all: the partitions the broker kept must be reported"
     [ -z "$(comm -23 <(echo "$ok") <(echo "$recorded"))" ] || fail "committed lines the broker never recorded: $(comm -23 <(echo "$ok") <(echo "$recorded") | tr '\n' ' ')"
     [ -z "$(awk '$1 == 1' "$d/commits")" ] || fail "the broker recorded partition 1: the fault did not work"
-    note "partial failure: reported $(echo "$failed" | wc -l) failed, $(echo "$ok" | wc -l) committed, all as the broker recorded"
+    note "$step: reported $(echo "$failed" | wc -l) failed, $(echo "$ok" | wc -l) committed, all as the broker recorded"
+}
+
+@test "faults: a commit the broker refuses for one partition only (step 03): that one is reported failed, the others committed, as the broker recorded" {
+    partial_failure 03_batch_commit 1 "after a commit the broker refused (partly)"
+}
+
+@test "faults: the same partial failure in step 08 (the kit's step_commit_report): reported as the broker recorded, and the program goes on" {
+    partial_failure 08_lag 0 "after --idle-exit (step 08 goes on after a failed commit)"
 }

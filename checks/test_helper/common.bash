@@ -79,8 +79,19 @@ fresh_topic() {
     GROUP="g-$tag"
     FRESH_COUNT=$count
     run -0 timeout 30 "$TOOLS/topic" -b "$BROKER" -t "$TOPIC" -p "$partitions"
-    run -0 timeout 30 "$TOOLS/populate" -b "$BROKER" -t "$TOPIC" -n "$count"
+    [ "$count" -eq 0 ] || run -0 timeout 30 "$TOOLS/populate" -b "$BROKER" -t "$TOPIC" -n "$count"
 }
+
+# What a test started in the background and may leave behind when it fails: the program
+# under test (STEP_PID) and anything added to BACKGROUND_PIDS. Each check's teardown.
+workbook_teardown() {
+    local pid
+    for pid in ${STEP_PID:-} "${BACKGROUND_PIDS[@]}"; do
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+}
+
+BACKGROUND_PIDS=()
 
 now_ms() { date +%s%3N; }
 
@@ -123,6 +134,19 @@ start_step() {
     timeout -k 2 "$RUN_TIMEOUT" "$bin" -b "$BROKER" -t "$TOPIC" -g "$GROUP" "${SESSION_OPTS[@]}" "$@" \
         >"$prefix.out" 2>"$prefix.err" 3>&- </dev/null &
     STEP_PID=$!
+}
+
+# Wait (up to RUN_TIMEOUT) until FILE (a program's stderr) has a line matching the
+# extended regular expression RE.
+wait_for_stderr() {
+    local file=$1 re=$2 deadline=$((SECONDS + RUN_TIMEOUT))
+    until grep -Eq -- "$re" "$file" 2>/dev/null; do
+        if [ -n "${STEP_PID:-}" ] && ! kill -0 "$STEP_PID" 2>/dev/null; then
+            fail "the program ended before it printed a line like '$re'; its stderr ends with: $(tail -n 3 "$file")"
+        fi
+        [ $SECONDS -lt $deadline ] || fail "waited ${RUN_TIMEOUT}s for a line like '$re'; its stderr ends with: $(tail -n 3 "$file")"
+        sleep 0.05
+    done
 }
 
 # Wait (up to RUN_TIMEOUT) until FILE has at least N lines starting with WORD.
@@ -199,6 +223,69 @@ orders_where() {
 
 # The orders never processed by either run (with analyze_runs' COUNT).
 never_processed() { facts never | sed 's/.*value=//'; }
+
+# A second member joins the group while the first is collecting a batch: a trickle of
+# orders (one every 30 ms, under the 100 ms a batch waits for the next) keeps the first
+# member's batch open, so the rebalance comes while it holds messages. Partitions it
+# loses then go to the newcomer, which reads them from the committed offset. Nothing
+# crashes: every order must be processed exactly once, and the broker must end with
+# each partition's end offset committed.
+# Findings of the analysis (kinds) are named first, when there are any: they are the
+# cause (auto-commit left on commits the messages in hand).
+# Usage: rebalance_mid_batch STEP UNIT [finding kinds...]
+#   (a.out/a.err: the first member, b.*: the second)
+rebalance_mid_batch() {
+    local step=$1 unit=$2 d=$BATS_TEST_TMPDIR count=30 a_pid twice missing p want got behind=; shift 2
+    fresh_topic 0
+    FRESH_COUNT=$count
+    start_step "$step" "$d/a" -n 1000 -p 1 --crash-at 0 --idle-exit 2
+    a_pid=$STEP_PID
+    BACKGROUND_PIDS+=("$a_pid")
+    wait_for_stderr "$d/a.err" 'assigned'
+    timeout 30 "$TOOLS/populate" -b "$BROKER" -t "$TOPIC" -n "$count" -e 30 >"$d/trickle.out" 2>"$d/trickle.err" 3>&- &
+    BACKGROUND_PIDS+=($!)
+    wait_for_lines "$d/trickle.out" sent 10
+    start_step "$step" "$d/b" -n 1000 -p 1 --crash-at 0 --idle-exit 2
+    STEP_STATUS=0
+    wait "$STEP_PID" || STEP_STATUS=$?
+    STEP_PID=
+    expect_exit 0 "after --idle-exit (the member that joined)" "$d/b"
+    STEP_STATUS=0
+    wait "$a_pid" || STEP_STATUS=$?
+    expect_exit 0 "after --idle-exit (the member that was collecting a batch)" "$d/a"
+    wait "${BACKGROUND_PIDS[-1]}" || fail "the trickle of orders failed: $(tail -n 2 "$d/trickle.err")"
+    BACKGROUND_PIDS=()
+
+    analyze_runs "$count" "$d/a" "$d/b"
+    expect_own_commits "$step" "$unit"
+    [ $# -eq 0 ] || fail_on_findings "$step" "$@"
+
+    DROPPED=$(sed -n 's/.*rebalance during the batch: \([0-9]*\).*/\1/p' "$d/a.err" | head -n 1)
+    events processed "$d/a.out" >"$d/a.processed"
+    events processed "$d/b.out" >"$d/b.processed"
+    twice=$(repeated_values "$d/a.processed" "$d/b.processed")
+    [ -z "$twice" ] || fail "$(printf '%s\n%s\n%s' \
+        "Processed twice although nothing crashed: $(echo $(sort -V <<<"$twice") | cut -c1-200)." \
+        "A second member joined while the first was collecting a batch. The rebalance revoked partitions whose messages the first held; their new owner read them again from the committed offset, and the first processed them too. A batch in hand when a rebalance comes must be dropped, not processed (see fetch_batch and its comment)." \
+        "$(hint_for "$step")")"
+    missing=$(missing_values "$count" "$d/a.processed" "$d/b.processed")
+    [ -z "$missing" ] || fail "Never processed by either member: $(echo $missing | cut -c1-200). $(hint_for "$step")"
+
+    # The broker's record: each partition ends at its end offset (the orders sent to it).
+    broker_commits >"$d/commits"
+    for p in 0 1 2; do
+        want=$(grep -c " partition=$p\$" "$d/trickle.out" || true)
+        got=$(awk -v p="$p" '$1 == p { o = $2 } END { print o + 0 }' "$d/commits")
+        if ! awk -v p="$p" '$1 == p { found = 1 } END { exit !found }' "$d/commits"; then
+            fail "$(printf '%s\n%s' "The broker recorded no commit for partition $p, which received $want orders: every processed batch must be committed." "$(hint_for "$step")")"
+        fi
+        [ "$got" -eq "$want" ] || behind+="partition $p: $got, not $want; "
+    done
+    [ -z "$behind" ] || fail "$(printf '%s\n%s\n%s' \
+        "The broker's last commits do not cover what was processed: ${behind%; }." \
+        "A member committed offsets of a partition after the rebalance had given it to the other member, over the new owner's commits (or a batch's commit is missing). Commit only what you own: drop the batch in hand when a rebalance comes." \
+        "$(hint_for "$step")")"
+}
 
 # After a clean stop (Ctrl+C) of the run in stop.out: rerun to the end, then no order may
 # be processed twice and none may be missing.
