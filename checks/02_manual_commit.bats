@@ -23,8 +23,8 @@ WRONG=(commit-failed wrong-partition behind own-offset beyond before-processing 
 
 @test "02: every processed message is committed once, at offset+1, after it was processed" {
     fresh_topic 24
-    run_step $STEP "$BATS_TEST_TMPDIR/run" -p 100 --crash-at 0 --idle-exit 2
-    expect_exit 0 "after --idle-exit" "$BATS_TEST_TMPDIR/run"
+    run_step $STEP "$BATS_TEST_TMPDIR/run" -p 100 --crash-at 0 --idle-exit 2 --exit-at-end
+    expect_exit 0 "at the end of the topic (--exit-at-end)" "$BATS_TEST_TMPDIR/run"
     expect_some_processed "$BATS_TEST_TMPDIR/run.out"
     analyze_runs 24 "$BATS_TEST_TMPDIR/run"
     n_processed=$(summary processed1)

@@ -24,9 +24,9 @@ WRONG=(commit-failed wrong-partition behind own-offset beyond before-processing 
     # 7 orders a partition, batches of 5: the second batch cannot fill up from one
     # partition, so it spans two and its commit must cover both.
     fresh_topic 21
-    run_step $STEP "$BATS_TEST_TMPDIR/run" -p 300 --crash-at 0 --idle-exit 2
+    run_step $STEP "$BATS_TEST_TMPDIR/run" -p 300 --crash-at 0 --idle-exit 2 --exit-at-end
     expect_some_processed "$BATS_TEST_TMPDIR/run.out"
-    expect_exit 0 "after --idle-exit" "$BATS_TEST_TMPDIR/run"
+    expect_exit 0 "at the end of the topic (--exit-at-end)" "$BATS_TEST_TMPDIR/run"
     analyze_runs 21 "$BATS_TEST_TMPDIR/run"
     expect_own_commits $STEP batch
     expect_batch_commits $STEP sync "$BATS_TEST_TMPDIR/run.out" "${WRONG[@]}"

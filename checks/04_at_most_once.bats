@@ -26,8 +26,8 @@ WRONG=(commit-failed wrong-partition behind own-offset beyond async auto-commit)
 
 @test "04: each message is committed, offset+1 and synchronously, after it is started and before it is processed" {
     fresh_topic 24
-    run_step $STEP "$BATS_TEST_TMPDIR/run" -p 150 --crash-at 0 --idle-exit 2
-    expect_exit 0 "after --idle-exit" "$BATS_TEST_TMPDIR/run"
+    run_step $STEP "$BATS_TEST_TMPDIR/run" -p 150 --crash-at 0 --idle-exit 2 --exit-at-end
+    expect_exit 0 "at the end of the topic (--exit-at-end)" "$BATS_TEST_TMPDIR/run"
     expect_some_processed "$BATS_TEST_TMPDIR/run.out"
     analyze_runs 24 "$BATS_TEST_TMPDIR/run"
     expect_own_commits $STEP message

@@ -116,7 +116,7 @@ expect_none_lost() { # COUNT WHY FILES...
     [ -z "$both" ] || fail "$(printf 'Expected each order processed by one member only; processed by both: %s.\nWhen partitions are revoked, the member must commit what it processed, synchronously, before it lets them go, and drop the messages of those partitions it holds but has not processed: the new owner starts at the committed offset.\n%s' "$(echo $both)" "$(hint_for $STEP)")"
     rerun=()
     if [ -n "$(missing_values 60 "$d/pa" "$d/pb")" ]; then
-        run_step $STEP "$d/rerun" -p 20 --crash-at 0 --idle-exit 2
+        run_step $STEP "$d/rerun" -p 20 --crash-at 0 --idle-exit 2 --exit-at-end
         rerun=("$d/rerun.out")
     fi
     expect_none_lost 60 "Their offsets were committed by a member that never processed them (a commit at revoke must cover only what was processed)." "$d/a.out" "$d/b.out" "${rerun[@]}"
@@ -144,8 +144,8 @@ expect_none_lost() { # COUNT WHY FILES...
     assigned=$(grep -c '^% assigned' "$d/run.err" || true)
     [ "$after" -gt 0 ] && [ "$assigned" -ge 2 ] || fail "Expected the program to rejoin and go on after the refused commit; it started $after message(s) after it and was assigned partitions $assigned time(s). Do not stop on a failed commit: librdkafka rejoins the group by itself on the next poll. $(hint_for $STEP)"
 
-    run_step $STEP "$d/rerun" -p 20 --crash-at 0 --idle-exit 2
-    expect_exit 0 "after --idle-exit (the rerun)" "$d/rerun"
+    run_step $STEP "$d/rerun" -p 20 --crash-at 0 --idle-exit 2 --exit-at-end
+    expect_exit 0 "at the end of the topic (the rerun, --exit-at-end)" "$d/rerun"
     expect_none_lost 12 "" "$d/run.out" "$d/rerun.out"
     note "refused with: $(echo $names); rejoined ($assigned assignments) and carried on"
 }
@@ -180,7 +180,7 @@ expect_none_lost() { # COUNT WHY FILES...
     expect_committed_lines_true "$d/run.out" "$d/commits"
     rerun=()
     if [ -n "$(missing_values 30 <(events processed "$d/run.out"))" ]; then
-        run_step $STEP "$d/rerun" -p 20 --crash-at 0 --idle-exit 2
+        run_step $STEP "$d/rerun" -p 20 --crash-at 0 --idle-exit 2 --exit-at-end
         rerun=("$d/rerun.out")
     fi
     expect_none_lost 30 "" "$d/run.out" "${rerun[@]}"

@@ -142,7 +142,7 @@ kill_once() {
 
 # The run to the end, after the kills: it must end by --idle-exit.
 run_to_end() {
-    run_step $STEP "$BATS_TEST_TMPDIR/final" -p 10 --crash-at 0 --idle-exit 2 --db "$DB"
+    run_step $STEP "$BATS_TEST_TMPDIR/final" -p 10 --crash-at 0 --idle-exit 2 --exit-at-end --db "$DB"
     [ "$STEP_STATUS" -eq 0 ] || ended_by_itself "$BATS_TEST_TMPDIR/final" "The run to the end (after $1 kills)"
 }
 

@@ -25,6 +25,11 @@ static int failed;                  /* the kit ended the run on an error */
 static volatile sig_atomic_t no_broker; /* all brokers down, last we heard */
 static rd_kafka_resp_err_t last_err; /* the previous consumer error */
 static int same_err_cnt;            /* ... and how many in a row */
+#define MAX_PARTS 64
+static int32_t parts[MAX_PARTS];    /* the partitions assigned now ... */
+static int64_t end_at[MAX_PARTS];   /* ... and the end each was read to
+                                     * (-1: not at its end) */
+static int part_cnt;
 static char close_msg[256];         /* said when the close does not end */
 static size_t close_msg_len;
 
@@ -54,6 +59,8 @@ static void usage(FILE *out, const char *prog) {
                 "a new message (0 = never, default)\n"
                 "  --max N         stop like Ctrl+C after N processed "
                 "messages (0 = no limit, default)\n"
+                "  --exit-at-end   stop like Ctrl+C once every assigned "
+                "partition is read to its end\n"
                 "  -h              this help\n",
                 prog, opts->brokers, opts->topic, opts->group,
                 opts->process_ms, opts->batch, opts->db,
@@ -79,6 +86,7 @@ void step_init(struct step_opts *o, int argc, char **argv,
             {"max", required_argument, NULL, 'M'},
             {"db", required_argument, NULL, 'D'},
             {"commit-stale-ms", required_argument, NULL, 'S'},
+            {"exit-at-end", no_argument, NULL, 'E'},
             {"help", no_argument, NULL, 'h'},
             {NULL, 0, NULL, 0}};
         int c, *target, v;
@@ -110,6 +118,7 @@ void step_init(struct step_opts *o, int argc, char **argv,
                 case 'M': target = &o->max; break;
                 case 'D': o->db = optarg; break;
                 case 'S': target = &o->commit_stale_ms; break;
+                case 'E': o->exit_at_end = 1; break;
                 case 'X':
                         if (!strchr(optarg, '=') ||
                             o->override_cnt == STEP_MAX_OVERRIDES) {
@@ -216,10 +225,45 @@ void step_apply_overrides(rd_kafka_conf_t *conf) {
                         session, heartbeat, session / 3 > 0 ? session / 3 : 1);
                 exit(2);
         }
+        if (opts->exit_at_end &&
+            rd_kafka_conf_set(conf, "enable.partition.eof", "true", errstr,
+                              sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+                fprintf(stderr, "%% --exit-at-end: %s\n", errstr);
+                exit(1);
+        }
         rd_kafka_conf_set_error_cb(conf, error_cb);
 }
 
+/* Where partition p sits in parts[], or -1. */
+static int part_index(int32_t p) {
+        int i;
+        for (i = 0; i < part_cnt; i++)
+                if (parts[i] == p)
+                        return i;
+        return -1;
+}
+
+/* --exit-at-end: partition p is read to its end, offset end. Once all
+ * are, stop. */
+static void partition_at_end(int32_t p, int64_t end) {
+        int i = part_index(p), all = part_cnt > 0;
+        if (i >= 0)
+                end_at[i] = end;
+        for (i = 0; i < part_cnt; i++)
+                all = all && end_at[i] >= 0;
+        if (all && *run) {
+                fprintf(stderr,
+                        "%% every assigned partition read to its end "
+                        "(--exit-at-end): stopping as on Ctrl+C\n");
+                *run = 0;
+        }
+}
+
 int step_consumer_error(const rd_kafka_message_t *rkm) {
+        if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                partition_at_end(rkm->partition, rkm->offset);
+                return 0;
+        }
         fprintf(stderr, "%% Consumer error: %s\n",
                 rd_kafka_message_errstr(rkm));
         same_err_cnt = rkm->err == last_err ? same_err_cnt + 1 : 1;
@@ -362,13 +406,27 @@ void step_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 void step_rebalance_log(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                         const rd_kafka_topic_partition_list_t *partitions) {
+        int i, k;
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+                /* Eager: the whole new assignment; cooperative: more. */
+                if (strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE"))
+                        part_cnt = 0;
+                for (i = 0; i < partitions->cnt && part_cnt < MAX_PARTS; i++)
+                        if (part_index(partitions->elems[i].partition) < 0) {
+                                parts[part_cnt]    = partitions->elems[i].partition;
+                                end_at[part_cnt++] = -1;
+                        }
                 print_partitions("assigned", partitions);
                 last_activity = ms(CLOCK_MONOTONIC); /* --idle-exit clock */
                 assigned      = 1;
                 no_broker     = 0;
         } else {
                 revocations++;
+                for (i = 0; i < partitions->cnt; i++)
+                        if ((k = part_index(partitions->elems[i].partition)) >= 0) {
+                                parts[k]  = parts[--part_cnt];
+                                end_at[k] = end_at[part_cnt];
+                        }
                 print_partitions(rd_kafka_assignment_lost(rk) ? "lost"
                                                                : "revoked",
                                   partitions);
@@ -421,6 +479,12 @@ static void print_message(const char *what, const rd_kafka_message_t *rkm) {
 }
 
 void step_started(const rd_kafka_message_t *rkm) {
+        int i = part_index(rkm->partition);
+        /* A message written after the end was read: not at its end now.
+         * (Messages fetched before the end came are started after it in a
+         * batch: those do not count.) */
+        if (i >= 0 && end_at[i] >= 0 && rkm->offset >= end_at[i])
+                end_at[i] = -1;
         started_cnt++;
         same_err_cnt = 0; /* a message between errors: they do not repeat */
         last_activity = ms(CLOCK_MONOTONIC);

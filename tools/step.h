@@ -30,6 +30,8 @@ struct step_opts {
                               * the start; also bounds the close; 0 = never */
         int max;             /* --max: stop like Ctrl+C after this many
                               * processed messages; 0 = no limit */
+        int exit_at_end;     /* --exit-at-end: stop like Ctrl+C once every
+                              * assigned partition is read to its end */
         int batch;           /* -n: batch size (steps 03, 06), default 5 */
         const char *db;      /* --db: the database file (step 07), default
                               * build/orders.db */
@@ -53,7 +55,9 @@ void step_init(struct step_opts *opts, int argc, char **argv,
  * session.timeout.ms would let the session expire again and again, so the
  * program says so in one line and exits 2. Last, it installs the kit's
  * error callback (rd_kafka_conf_set_error_cb), which notes when no broker
- * answers and ends the run on a fatal error. */
+ * answers and ends the run on a fatal error. With --exit-at-end it sets
+ * enable.partition.eof=true, so that each partition read to its end says
+ * so (an event step_consumer_error() takes). */
 void step_apply_overrides(rd_kafka_conf_t *conf);
 
 /* Call with each message whose ->err is set (the caller still destroys it).
@@ -62,7 +66,10 @@ void step_apply_overrides(rd_kafka_conf_t *conf);
  * status 1 through step_exit_status()) on a fatal error, on one that cannot
  * heal (the broker refused the session timeout, the group or topic is not
  * authorized...), and on the same error 5 times in a row with no message in
- * between. Returns 1 when it ended the run, else 0. */
+ * between. Returns 1 when it ended the run, else 0. The end of a
+ * partition (RD_KAFKA_RESP_ERR__PARTITION_EOF, with --exit-at-end) is no
+ * error: it is noted silently, and once every assigned partition is at its
+ * end the run stops as on Ctrl+C. */
 int step_consumer_error(const rd_kafka_message_t *rkm);
 
 /* How many times partitions were revoked or lost so far in this run. A

@@ -203,10 +203,10 @@ crash_and_rerun() {
     expect_exit 3 "from the simulated crash at message $n" "$d/crash"
     broker_commits >"$d/commits1"
 
-    run_step "$step" "$d/rerun" -p 20 --crash-at 0 --idle-exit 2
+    run_step "$step" "$d/rerun" -p 20 --crash-at 0 --idle-exit 2 --exit-at-end
     analyze_runs "${FRESH_COUNT:-0}" "$d/crash" "$d/rerun"
     show_timeline "$d/crash.out" "$d/rerun.out" "$d/commits"
-    expect_exit 0 "after --idle-exit" "$d/rerun"
+    expect_exit 0 "at the end of the topic (--exit-at-end)" "$d/rerun"
 
     problems=$(facts finding kind=rerun-start | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
         printf "partition %s: the rerun started at offset %s, but the broker had offset %s committed\n", v["partition"], v["started"], v["committed"] }')
@@ -292,8 +292,8 @@ rebalance_mid_batch() {
 # Usage: rerun_after_stop STEP COUNT WHY   (WHY: what the program must do, for a failure)
 rerun_after_stop() {
     local step=$1 count=$2 why=$3 d=$BATS_TEST_TMPDIR twice lost
-    run_step "$step" "$d/rerun" -p 20 --crash-at 0 --idle-exit 2
-    expect_exit 0 "after --idle-exit" "$d/rerun"
+    run_step "$step" "$d/rerun" -p 20 --crash-at 0 --idle-exit 2 --exit-at-end
+    expect_exit 0 "at the end of the topic (--exit-at-end)" "$d/rerun"
     analyze_runs "$count" "$d/stop" "$d/rerun"
     twice=$(orders_where 'processed1 > 0 && processed2 > 0')
     [ -z "$twice" ] || fail "Expected no duplicates after Ctrl+C; processed twice: $(echo $twice). $why $(hint_for "$step")"
