@@ -21,7 +21,7 @@ CFLAGS  ?= -O2 -g
 override CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS)
 
-TOOLS     := ping topic populate lag commits timeline analyze clock
+TOOLS     := ping topic populate lag commits timeline analyze clock forget
 TOOL_BINS := $(addprefix build/tools/,$(TOOLS))
 # Step folders with plain names only (NN_topic: letters, digits, _): a folder named
 # 04_$(shell ...) would otherwise be expanded again below (.SECONDEXPANSION).
@@ -171,6 +171,11 @@ bench-checks: build ## [maintainer] time make check on each solution (RUNS=5): m
 
 memcheck: build ## [maintainer] run the tools and solutions under valgrind on a graceful exit
 	@scripts/memcheck.sh
+
+# Programs the foundation tests use (checks/foundation/fixtures/*.c).
+build/fixtures/%: checks/foundation/fixtures/%.c
+	@mkdir -p build/fixtures
+	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
 
 # Known-wrong solutions for the self-check (checks/mutants/*.patch applied to a solution).
 build/mutants/%.c: checks/mutants/%.patch $$(shell sed -n 's|^--- a/||p' checks/mutants/$$*.patch)

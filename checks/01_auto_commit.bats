@@ -13,6 +13,10 @@ setup() {
     load test_helper/common
 }
 
+teardown() {
+    workbook_teardown
+}
+
 # The settings the lesson is about, as the program gave them to librdkafka (the probe):
 # a wrong one is the true cause of whatever the broker's record shows, so it is named first.
 expect_settings() {

@@ -24,6 +24,7 @@ setup() {
 teardown() {
     # STEP_PID is a subshell (start_killable): the program is its grandchild.
     [ -z "${STEP_PID:-}" ] || kill -KILL $(program_pid) "$STEP_PID" 2>/dev/null || true
+    STEP_PID= workbook_teardown
 }
 
 # ------------------------------------------------------------------ judging (step 07)

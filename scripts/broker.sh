@@ -80,6 +80,9 @@ ensure_ping() {
 }
 
 ready() { ensure_ping; "$PING" -b "$ADDRESS" -t 1500 >/dev/null 2>&1; }
+# Up for the checks: it answers, and as a group coordinator too. A broker started on old
+# data first loads every group's commits; until then no consumer can join a group.
+ready_for_groups() { ensure_ping; "$PING" -b "$ADDRESS" -t 1500 -g >/dev/null 2>&1; }
 
 # Who holds a TCP port on this machine, as "pid/command", or nothing.
 port_owner() {
@@ -93,7 +96,7 @@ port_taken() {
 
 wait_ready() { # $1: pid to watch (native) or empty
     local deadline=$((SECONDS + READY_TIMEOUT))
-    while ! ready; do
+    while ! ready_for_groups; do
         if [ -n "${1:-}" ] && ! kill -0 "$1" 2>/dev/null; then
             printf 'broker: Kafka exited during start-up; the end of its log (%s):\n' "$STATE/broker.log" >&2
             tail -n 15 "$STATE/broker.log" "$STATE/stdout.log" 2>/dev/null >&2 || true

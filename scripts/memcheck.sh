@@ -23,11 +23,14 @@ check() { # description, command...   (stdout kept in build/memcheck/NAME.out)
     else echo "FAILED  $what (exit $?)"; sed 's/^/        /' build/memcheck.log | tail -n 30; failed=1; fi
 }
 check "ping"      build/tools/ping -b "$B"
+check "ping -g"   build/tools/ping -b "$B" -g
 check "topic"     build/tools/topic -b "$B" -t "$topic" -p 3
 check "populate"  build/tools/populate -b "$B" -t "$topic" -n 30
+build/tools/topic -b "$B" -t "$topic-trickle" -p 3 >/dev/null
+check "populate -e" build/tools/populate -b "$B" -t "$topic-trickle" -n 3 -e 10
 for step in $(cd solutions && ls -d [0-9][0-9]_*/ | tr -d /); do
     check "solutions/$step" "build/solutions/$step" -b "$B" -t "$topic" -g "$topic-$step" \
-        -p 10 --crash-at 0 --idle-exit 2 --db build/memcheck/orders.db \
+        -p 10 --crash-at 0 --idle-exit 2 --exit-at-end --db build/memcheck/orders.db \
         -X session.timeout.ms=2000 -X heartbeat.interval.ms=400
 done
 check "clock"     build/tools/clock -b "$B"
@@ -37,4 +40,5 @@ check "analyze"   build/tools/analyze --count 30 \
     build/memcheck/solutions_02_manual_commit.out build/memcheck/commits.out
 check "timeline"  build/tools/timeline --svg build/memcheck/timeline.svg \
     build/memcheck/solutions_02_manual_commit.out build/memcheck/commits.out
+check "forget"    build/tools/forget -b "$B" -t "$topic-trickle" -g "$topic-02_manual_commit"
 [ $failed = 0 ] && echo "memcheck: clean" || { echo "memcheck: problems above"; exit 1; }

@@ -15,67 +15,8 @@ setup_file() {
     load ../test_helper/common
     workbook_setup_file
 
-    # A tiny committer: commits each TOPIC PARTITION OFFSET triple given on
-    # the command line for GROUP, one synchronous rd_kafka_commit() each, in
-    # order.  It never subscribes or assigns: committing an explicit offset
-    # list needs only a group.id.  So we know exactly which commits happened.
-    cat >"$BATS_FILE_TMPDIR/committer.c" <<'EOF'
-#include <stdio.h>
-#include <stdlib.h>
-#include <librdkafka/rdkafka.h>
-
-static void quiet(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-    (void)rk; (void)level; (void)fac; (void)buf;
-}
-
-int main(int argc, char **argv)
-{
-    char err[512];
-    int rc = 0;
-
-    if (argc < 6 || (argc - 3) % 3) {
-        fprintf(stderr, "usage: committer BROKER GROUP (TOPIC PARTITION OFFSET)...\n");
-        return 2;
-    }
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", argv[1], err, sizeof err) ||
-        rd_kafka_conf_set(conf, "group.id", argv[2], err, sizeof err) ||
-        rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err)) {
-        fprintf(stderr, "committer: %s\n", err);
-        rd_kafka_conf_destroy(conf);
-        return 1;
-    }
-    rd_kafka_conf_set_log_cb(conf, quiet);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-    if (!rk) {
-        fprintf(stderr, "committer: %s\n", err);
-        rd_kafka_conf_destroy(conf);
-        return 1;
-    }
-    for (int i = 3; i + 2 < argc && rc == 0; i += 3) {
-        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(l, argv[i], atoi(argv[i + 1]))->offset =
-            atoll(argv[i + 2]);
-        rd_kafka_resp_err_t e = rd_kafka_commit(rk, l, 0);   /* 0: wait for it */
-        if (!e)
-            e = l->elems[0].err;
-        if (e) {
-            fprintf(stderr, "committer: commit %s %s %s: %s\n", argv[i],
-                    argv[i + 1], argv[i + 2], rd_kafka_err2str(e));
-            rc = 1;
-        }
-        rd_kafka_topic_partition_list_destroy(l);
-    }
-    rd_kafka_consumer_close(rk);
-    rd_kafka_destroy(rk);
-    return rc;
-}
-EOF
-    # shellcheck disable=SC2046
-    cc -std=c11 -Wall -Wextra -Werror $(pkg-config --cflags rdkafka) \
-        -o "$BATS_FILE_TMPDIR/committer" "$BATS_FILE_TMPDIR/committer.c" \
-        $(pkg-config --libs rdkafka || echo -lrdkafka)
+    # A tiny committer of known commits (checks/foundation/fixtures/committer.c).
+    make -s -C "$ROOT" build/fixtures/committer >/dev/null || return 1
 
     "$TOOLS/ping" -b "$BROKER" -t 5000 ||
         { echo "# these checks need a broker at $BROKER" >&2; return 1; }
@@ -87,7 +28,7 @@ EOF
 
 setup() {
     load ../test_helper/common
-    COMMITTER=$BATS_FILE_TMPDIR/committer
+    COMMITTER=$ROOT/build/fixtures/committer
     KAFKA_CLASS=("$ROOT/scripts/kafka-class.sh")   # Kafka's own Java tools, native jars
 }
 
@@ -573,6 +514,41 @@ EOF
 commits: offset commit at __consumer_offsets offset 43 has value version 5; this tool reads versions 0 to 4"
 }
 
+@test "populate -e writes one order at a time, each delivered and reported before the next" {
+    local t start ms; t=$(name trickle)
+    timeout 15 "$TOOLS/topic" -b "$BROKER" -t "$t" >/dev/null
+    start=$(now_ms)
+    run -0 timeout 30 "$TOOLS/populate" -b "$BROKER" -t "$t" -n 6 -e 100
+    ms=$(($(now_ms) - start))
+    assert_line --index 0 "sent Order-1 partition=0"
+    assert_line --index 5 "sent Order-6 partition=2"
+    assert_line --index 6 "wrote 6 messages to $t (3 partitions)"
+    # Five pauses of 100 ms between six orders.
+    [ "$ms" -ge 500 ] || fail "6 orders 100 ms apart took only $ms ms"
+    run --separate-stderr values_in "$t"
+    assert_equal "$(sort <<<"$output")" "$(seq 1 6 | sed 's/^/Order-/' | sort)"
+}
+
+@test "forget deletes a topic and a group, and a second time finds nothing to do" {
+    local t g; t=$(name forget) g=$(name forget-group)
+    timeout 15 "$TOOLS/topic" -b "$BROKER" -t "$t" >/dev/null
+    "$COMMITTER" "$BROKER" "$g" "$t" 0 1
+    run -0 timeout 15 "$TOOLS/commits" -b "$BROKER" -g "$g" -t "$t"
+    assert_output --partial "$t"
+    run -0 timeout 15 "$TOOLS/forget" -b "$BROKER" -t "$t" -g "$g"
+    assert_output "$(printf 'deleted group %s\ndeleted topic %s' "$g" "$t")"
+    run -1 timeout 15 "$TOOLS/lag" -b "$BROKER" -g "$g" -t "$t"
+    assert_output --partial "topic $t does not exist"
+    # Gone already: fine, and said.
+    run -0 timeout 15 "$TOOLS/forget" -b "$BROKER" -t "$t" -g "$g"
+    assert_output "$(printf 'no group %s\nno topic %s' "$g" "$t")"
+}
+
+@test "ping -g: a ready broker answers as a group coordinator too" {
+    run -0 timeout 15 "$TOOLS/ping" -b "$BROKER" -g -v
+    assert_output --partial "Kafka broker answers at $BROKER"
+}
+
 # ---------------------------------------------------------------- errors
 
 @test "clock: on one machine the broker's clock and ours agree within the measure's round trip" {
@@ -590,9 +566,9 @@ commits: offset commit at __consumer_offsets offset 43 has value version 5; this
 
 @test "with no broker, every tool says so in one line and exits 1 within 5 s" {
     local tool rc ms args dir=$BATS_TEST_TMPDIR
-    for tool in ping topic populate lag commits clock; do
+    for tool in ping topic populate lag commits clock forget; do
         args=(-b "$DEAD")
-        [[ $tool == lag || $tool == commits ]] && args+=(-g x)
+        [[ $tool == lag || $tool == commits || $tool == forget ]] && args+=(-g x)
         (
             start=$(now_ms) status=0
             timeout 10 "$TOOLS/$tool" "${args[@]}" >"$dir/$tool.out" 2>"$dir/$tool.err" ||
@@ -601,7 +577,7 @@ commits: offset commit at __consumer_offsets offset 43 has value version 5; this
         ) 3>&- &
     done
     wait
-    for tool in ping topic populate lag commits clock; do
+    for tool in ping topic populate lag commits clock forget; do
         read -r rc ms <"$dir/$tool.rc"
         assert_equal "$tool exit $rc" "$tool exit 1"
         ((ms < 5000)) || fail "$tool took $ms ms to give up"
@@ -613,7 +589,7 @@ commits: offset commit at __consumer_offsets offset 43 has value version 5; this
 
 @test "every tool: -h prints the usage on stdout; a bad command line exits 2 with it on stderr" {
     local tool
-    for tool in ping topic populate lag commits clock; do
+    for tool in ping topic populate lag commits clock forget; do
         run --separate-stderr timeout 5 "$TOOLS/$tool" -h
         assert_success
         assert_line --index 0 --regexp "^usage: $tool "

@@ -77,18 +77,23 @@ fresh_topic() {
     tag="$(basename "$BATS_TEST_FILENAME" .bats | tr -c 'a-zA-Z0-9\n' '-')${BATS_TEST_NUMBER}-$$-$RANDOM"
     TOPIC="t-$tag"
     GROUP="g-$tag"
-    FRESH_COUNT=$count
+    FRESH_COUNT=$count FRESH_TOPIC=$TOPIC FRESH_GROUP=$GROUP
     run -0 timeout 30 "$TOOLS/topic" -b "$BROKER" -t "$TOPIC" -p "$partitions"
     [ "$count" -eq 0 ] || run -0 timeout 30 "$TOOLS/populate" -b "$BROKER" -t "$TOPIC" -n "$count"
 }
 
-# What a test started in the background and may leave behind when it fails: the program
-# under test (STEP_PID) and anything added to BACKGROUND_PIDS. Each check's teardown.
+# Each check's teardown. What a test started in the background and may leave behind when
+# it fails: the program under test (STEP_PID) and anything in BACKGROUND_PIDS. A test that
+# passed also deletes the topic and group it made (build/tools/forget), so that they do
+# not pile up on the broker; a failed test's stay, for make commits and make lag.
 workbook_teardown() {
     local pid
     for pid in ${STEP_PID:-} "${BACKGROUND_PIDS[@]}"; do
         kill -KILL "$pid" 2>/dev/null || true
     done
+    if [ "${BATS_TEST_COMPLETED:-}" = 1 ] && [ -n "${FRESH_TOPIC:-}" ]; then
+        timeout 10 "$TOOLS/forget" -b "$BROKER" -t "$FRESH_TOPIC" -g "$FRESH_GROUP" >/dev/null 2>&1 3>&- || true
+    fi
 }
 
 BACKGROUND_PIDS=()
