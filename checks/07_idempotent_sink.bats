@@ -122,7 +122,8 @@ wait_processed() {
 # Usage: kill_once I JUDGE
 kill_once() {
     local i=$1 judge=$2 d=$BATS_TEST_TMPDIR delay problems
-    start_killable $STEP "$d/run$i" -p "$WORK_MS" --crash-at 0 --db "$DB"
+    member_opts
+    start_killable $STEP "$d/run$i" -p "$WORK_MS" --crash-at 0 --db "$DB" "${MEMBER_OPTS[@]}"
     if ! wait_processed "$d/run$i.out" 2; then
         STEP_STATUS=0; wait "$STEP_PID" || STEP_STATUS=$?; STEP_PID=
         ended_by_itself "$d/run$i" "Run $i (before kill -9 number $i)"
@@ -143,7 +144,8 @@ kill_once() {
 
 # The run to the end, after the kills: it must end by --idle-exit.
 run_to_end() {
-    run_step $STEP "$BATS_TEST_TMPDIR/final" -p 10 --crash-at 0 --idle-exit 2 --exit-at-end --db "$DB"
+    member_opts
+    run_step $STEP "$BATS_TEST_TMPDIR/final" -p 10 --crash-at 0 --idle-exit 2 --exit-at-end --db "$DB" "${MEMBER_OPTS[@]}"
     [ "$STEP_STATUS" -eq 0 ] || ended_by_itself "$BATS_TEST_TMPDIR/final" "The run to the end (after $1 kills)"
 }
 

@@ -8,10 +8,12 @@
 #
 # Usage: scripts/chaos.sh STEP [RUNS]
 # Environment: BROKER (127.0.0.1:$KAFKA_PORT), WORKBOOK_TARGET=steps|solutions (steps),
-#   COUNT=6*RUNS orders (at least 30), PROCESS_MS=40 per work call, CHAOS_SEED (random), CHAOS_DIR.
+#   COUNT=6*RUNS orders (at least 30), PROCESS_MS=40 per work call, CHAOS_SEED (random), CHAOS_DIR,
+#   CHAOS_BIN (a program to run instead of build/TARGET/STEP).
 # Prints one line per run, then the tally; the last line is machine-readable:
 #   chaos STEP=.. runs=.. kills=.. lost=.. duplicated=.. seconds=..
-# Exit status: 0 when nothing was lost, 1 otherwise, 2 on bad usage.
+# Exit status: 0 when nothing was lost, 1 otherwise (or when a run stopped on an error by
+# itself: the next would meet it again; chaos stops there and says why), 2 on bad usage.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -28,8 +30,9 @@ PROCESS_MS=${PROCESS_MS:-40}
 [ "$PROCESS_MS" -le 999 ] || PROCESS_MS=999
 SEED=${CHAOS_SEED:-$$$RANDOM}
 RANDOM=$SEED
-bin=build/$TARGET/$STEP_DIR
-make -s "$bin" build/tools/topic build/tools/populate build/tools/ping || exit 1
+bin=${CHAOS_BIN:-build/$TARGET/$STEP_DIR}
+[ -n "${CHAOS_BIN:-}" ] || make -s "$bin" || exit 1
+make -s build/tools/topic build/tools/populate build/tools/ping || exit 1
 build/tools/ping -b "$BROKER" -t 3000 >/dev/null 2>&1 ||
     { echo "chaos: no broker answers at $BROKER (make broker-up)" >&2; exit 1; }
 
@@ -38,9 +41,12 @@ dir=${CHAOS_DIR:-build/chaos/$tag}
 mkdir -p "$dir"
 build/tools/topic -b "$BROKER" -t "$tag" -p 3 >/dev/null || exit 1
 build/tools/populate -b "$BROKER" -t "$tag" -n "$COUNT" >/dev/null || exit 1
-# A short session with its heartbeat: each rerun waits for the killed member's session.
+# A short session with its heartbeat, and one group.instance.id for every run (static
+# membership): a rerun takes the killed member's place at once, instead of waiting out
+# its session first.
 opts=(-b "$BROKER" -t "$tag" -g "$tag" -p "$PROCESS_MS" --crash-at 0 --db "$dir/orders.db"
-      -X session.timeout.ms=2000 -X heartbeat.interval.ms=400 -X fetch.wait.max.ms=50)
+      -X session.timeout.ms=2000 -X heartbeat.interval.ms=400 -X fetch.wait.max.ms=50
+      -X "group.instance.id=$tag-member")
 echo "chaos: $bin, $COUNT orders on $tag, $RUNS kills -9 (seed $SEED; files in $dir)"
 
 t0=$SECONDS kills=0 runs=0 hung=0 done=0
@@ -49,7 +55,7 @@ while :; do
     out=$dir/run$runs
     if [ "$kills" -ge "$RUNS" ] || [ "$done" = 1 ]; then
         # The last run: to the end.
-        timeout -k 2 60 "$bin" "${opts[@]}" --idle-exit 2 >"$out.out" 2>"$out.err" </dev/null 3>&-
+        timeout -k 2 60 "$bin" "${opts[@]}" --idle-exit 2 --exit-at-end >"$out.out" 2>"$out.err" </dev/null 3>&-
         rc=$?
         [ $rc = 124 ] || [ $rc = 137 ] && hung=$((hung + 1))
         echo "  run $runs: to the end, exit $rc, processed $(grep -c '^processed ' "$out.out")"
@@ -77,6 +83,14 @@ while :; do
         echo "  run $runs: ended by itself, exit $rc, processed $(grep -c '^processed ' "$out.out")"
         # Everything was processed before the kill came: the last run finds nothing.
         [ $rc = 0 ] && done=1
+        # An error of its own (a refused write, a failed commit...): the next run would
+        # most likely meet it again, over and over. Stop here and say why.
+        if [ $rc != 0 ]; then
+            echo "chaos: run $runs stopped on an error by itself (exit $rc) before the kill came; its stderr ends with:" >&2
+            tail -n 4 "$out.err" | sed 's/^/  /' >&2
+            echo "chaos: stopped after $runs runs and $kills kills -9: make check STEP=${STEP_DIR%%_*} first (files in $dir)" >&2
+            exit 1
+        fi
     fi
 done
 

@@ -169,6 +169,19 @@ twice() { events processed "$@" | awk '{ print $3 }' | sort | uniq -d | wc -l; }
     note "in all: $runs runs, $kills kills -9, lost $lost, processed twice $dup"
 }
 
+@test "faults: make chaos on a program that stops on an error by itself ends at once, says why, exits 1" {
+    local d=$BATS_TEST_TMPDIR
+    # Step 07 starting where Kafka's commits say, not where its database does: after the
+    # first kill its rerun writes an order the database has, and the primary key refuses.
+    make -s -C "$ROOT" build/mutants/07_kafka_offsets >/dev/null
+    CHAOS_BIN=$ROOT/build/mutants/07_kafka_offsets COUNT=40 CHAOS_DIR="$d/chaos" \
+        run -1 timeout 120 "$ROOT/scripts/chaos.sh" 07 20
+    assert_output --partial "stopped on an error by itself (exit 1) before the kill came"
+    assert_output --partial "UNIQUE constraint failed"
+    assert_output --partial "make check STEP=07 first"
+    [ "$(ls "$d/chaos" | grep -c '\.out$')" -le 3 ] || fail "chaos went on after the error: $(ls "$d/chaos" | grep -c '\.out$') runs"
+}
+
 # ------------------------------------------------------------------ programs end cleanly
 
 @test "faults: no broker at the address: every step ends within --idle-exit with one line and exit 1" {

@@ -27,6 +27,12 @@ RUN_TIMEOUT=${RUN_TIMEOUT:-25}
 # fetch.wait.max.ms=50: a rerun's first fetch no longer waits up to 500 ms (the default)
 # behind long-poll fetches already queued on the connection.
 SESSION_OPTS=(-X session.timeout.ms=2000 -X heartbeat.interval.ms=400 -X fetch.wait.max.ms=50)
+# Runs that follow a crash or a kill -9 of the same consumer (the crash run and its rerun,
+# step 07's kills) also pass member_opts: a group.instance.id, the same for each run of a
+# test (static membership, KIP-345). A rerun then takes over the dead member's place and
+# partitions at once, instead of waiting out its session first. The commits and where the
+# rerun starts are the same: only the wait goes. Sets MEMBER_OPTS.
+member_opts() { MEMBER_OPTS=(-X "group.instance.id=${GROUP}-member"); }
 # Loaded into every program under test: writes down its commit calls and settings in
 # PREFIX.probe (tools/probe.c), so that a failure can name who committed and how.
 PROBE_LIB=$TOOLS/libprobe.so
@@ -203,12 +209,13 @@ events() {
 # crash), commits (after the rerun), facts (the analysis of both runs).
 crash_and_rerun() {
     local step=$1 n=$2 d=$BATS_TEST_TMPDIR problems; shift 2
-    run_step "$step" "$d/crash" "$@" --crash-at "$n" --idle-exit 3
+    member_opts
+    run_step "$step" "$d/crash" "$@" --crash-at "$n" --idle-exit 3 "${MEMBER_OPTS[@]}"
     expect_some_processed "$d/crash.out"
     expect_exit 3 "from the simulated crash at message $n" "$d/crash"
     broker_commits >"$d/commits1"
 
-    run_step "$step" "$d/rerun" -p 20 --crash-at 0 --idle-exit 2 --exit-at-end
+    run_step "$step" "$d/rerun" -p 20 --crash-at 0 --idle-exit 2 --exit-at-end "${MEMBER_OPTS[@]}"
     analyze_runs "${FRESH_COUNT:-0}" "$d/crash" "$d/rerun"
     show_timeline "$d/crash.out" "$d/rerun.out" "$d/commits"
     expect_exit 0 "at the end of the topic (--exit-at-end)" "$d/rerun"
