@@ -18,6 +18,9 @@ teardown() {
     workbook_teardown
 }
 
+# What the step must do, when it commits nothing of its own.
+HOW="commit each message, and wait for the broker's answer, before processing it"
+
 # The mistakes an at-most-once commit can make, in the order their causes are named. (A
 # commit that covers the message in hand is this step's point, not a mistake.)
 WRONG=(commit-failed wrong-partition behind own-offset beyond async auto-commit)
@@ -30,7 +33,7 @@ WRONG=(commit-failed wrong-partition behind own-offset beyond async auto-commit)
     expect_exit 0 "at the end of the topic (--exit-at-end)" "$BATS_TEST_TMPDIR/run"
     expect_some_processed "$BATS_TEST_TMPDIR/run.out"
     analyze_runs 24 "$BATS_TEST_TMPDIR/run"
-    expect_own_commits $STEP message
+    expect_own_commits $STEP message "$HOW"
     fail_on_findings $STEP "${WRONG[@]}"
     n_processed=$(summary processed1)
     n_program=$(summary requests_program)
@@ -67,7 +70,7 @@ WRONG=(commit-failed wrong-partition behind own-offset beyond async auto-commit)
 @test "04: a crash while processing, then a rerun: exactly the message in hand is lost, nothing comes twice" {
     fresh_topic 24
     crash_and_rerun $STEP 11 -p 100
-    expect_own_commits $STEP message
+    expect_own_commits $STEP message "$HOW"
     fail_on_findings $STEP "${WRONG[@]}"
 
     d=$BATS_TEST_TMPDIR

@@ -279,10 +279,10 @@ grade_student() { # INDEX ENTRY FOLDER
             chown -R "$uid:$uid" "$scratch"
         fi
         mkdir -p "$dir/net" "$dir/dbs" "$dir/bin"
-        local private_port=$(( ${GRADE_PRIVATE_PORT_BASE:-19310} + idx % 64 )) p relays=()
+        local p relays=()
         {
             printf 'SB_MODE=%q\nSB_SCRATCH=%q\nSB_UID=%q\nSB_NET=%q\nSB_PORTS=%q\nSB_DBS=%q\n' \
-                "$sandbox_mode" "$scratch" "$uid" "$dir/net" "$broker_port $private_port" "$dir/dbs"
+                "$sandbox_mode" "$scratch" "$uid" "$dir/net" "$broker_port" "$dir/dbs"
             printf 'SB_CPU=%q\nSB_AS=%q\nSB_NPROC=%q\nSB_FSIZE=%q\nSB_NOFILE=%q\n' "${SANDBOX_CPU:-120}" \
                 "${SANDBOX_AS:-$((4 << 30))}" "${SANDBOX_NPROC:-256}" "${SANDBOX_FSIZE:-$((16 << 20))}" "${SANDBOX_NOFILE:-256}"
         } >"$conf"
@@ -291,12 +291,12 @@ grade_student() { # INDEX ENTRY FOLDER
         start_relays() {
             relays=()
             [ "$sandbox_mode" != unsafe ] || return 0
-            for p in $broker_port $private_port; do
+            for p in $broker_port; do
                 rm -f "$dir/net/$p.sock"
                 socat UNIX-LISTEN:"$dir/net/$p.sock",fork,mode=0666 TCP:127.0.0.1:"$p" </dev/null >/dev/null 2>&1 &
                 relays+=($!)
             done
-            for p in $broker_port $private_port; do
+            for p in $broker_port; do
                 for _ in $(seq 100); do [ -S "$dir/net/$p.sock" ] && break; sleep 0.02; done
             done
         }
@@ -334,7 +334,7 @@ grade_student() { # INDEX ENTRY FOLDER
                 # by walking up from checks/ to the Makefile); the programs: the wrappers.
                 (cd "$wb" && exec setsid -w bash -c 'ps -o sid= -p $$ >"$0"; exec "$@"' "$dir/sid" \
                     env -u WORKBOOK_TARGET WORKBOOK_BIN="$dir/bin" WORKBOOK_HANG_MARKER="$dir/hung" \
-                    PRIVATE_PORT="$private_port" TMPDIR="$dir/tmp" \
+                    TMPDIR="$dir/tmp" \
                     timeout -k 5 "$limit" bats "${jopt[@]}" --formatter tap --timing "checks/$step.bats") \
                     2>&1 </dev/null | cap_text 1048576 >"$stage/logs/$step.tap"
                 rc=${PIPESTATUS[0]}

@@ -14,7 +14,7 @@
 #               only place it may write; seen inside as /sandbox, the working folder
 #   SB_UID      root mode: the uid student code runs as (also counts its processes)
 #   SB_NET      a folder of relay sockets, one per allowed port (PORT.sock), or empty
-#   SB_PORTS    the ports a program may reach on 127.0.0.1 (the broker's, 06's private one)
+#   SB_PORTS    the ports a program may reach on 127.0.0.1 (the broker's)
 #   SB_DBS      where databases given with --db PATH (step 07's check) really live
 #   SB_CPU SB_AS SB_NPROC SB_FSIZE SB_NOFILE   the rlimits (s, bytes, n, bytes, n)
 #

@@ -31,8 +31,13 @@
  * that lists partition P carries, for P alone, commit metadata larger than
  * the broker takes (offset.metadata.max.bytes, 4096): the broker refuses
  * that partition (OFFSET_METADATA_TOO_LARGE) and commits the others - a
- * partial failure, as real as it gets.  Without the variable nothing is
- * changed.
+ * partial failure, as real as it gets.  With WORKBOOK_FAULT=blackout:N:MS
+ * the program's connections to the broker break at its Nth commit call
+ * (rd_kafka_commit) and stay broken for MS milliseconds: every send and
+ * receive on a TCP socket fails (ECONNRESET) and every connect is refused,
+ * as when the broker goes away and comes back; a line
+ * "fault blackout begin=MS end=MS" says when.  Without the variable nothing
+ * is changed.
  *
  * Each line is written with one write(2) as the call returns, so a program
  * that dies (_exit, SIGKILL) leaves every finished line behind.  The probe
@@ -49,6 +54,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <errno.h>
+#include <sys/socket.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -269,6 +277,80 @@ static rd_kafka_topic_partition_t *oversize(const rd_kafka_topic_partition_list_
     return NULL;
 }
 
+/* WORKBOOK_FAULT=blackout:N:MS: from the Nth commit call on, for MS ms,
+ * the network is down for the program (until: epoch ms, 0 = never). */
+static volatile int64_t blackout_until;
+static int commit_calls;
+
+static void maybe_blackout(void)
+{
+    const char *f = getenv("WORKBOOK_FAULT");
+    int n = 0, ms = 0;
+
+    commit_calls++;
+    if (!f || sscanf(f, "blackout:%d:%d", &n, &ms) != 2 || commit_calls != n)
+        return;
+    blackout_until = now_ms() + ms;
+    emit("fault blackout begin=%" PRId64 " end=%" PRId64, now_ms(), blackout_until);
+}
+
+/* Is fd a TCP socket (IPv4 or IPv6) while the blackout lasts? Pipes and
+ * librdkafka's own wake-up sockets are left alone. */
+static int blacked_out(int fd)
+{
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof sa;
+
+    if (!blackout_until || now_ms() >= blackout_until)
+        return 0;
+    if (getsockname(fd, (struct sockaddr *)&sa, &len) != 0)
+        return 0;
+    return sa.ss_family == AF_INET || sa.ss_family == AF_INET6;
+}
+
+ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+    static ssize_t (*fn)(int, const struct msghdr *, int);
+
+    if (!fn)
+        fn = (ssize_t(*)(int, const struct msghdr *, int))real("sendmsg");
+
+    if (blacked_out(fd)) {
+        errno = ECONNRESET;
+        return -1;
+    }
+    return fn(fd, msg, flags);
+}
+
+ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+    static ssize_t (*fn)(int, struct msghdr *, int);
+
+    if (!fn)
+        fn = (ssize_t(*)(int, struct msghdr *, int))real("recvmsg");
+
+    if (blacked_out(fd)) {
+        errno = ECONNRESET;
+        return -1;
+    }
+    return fn(fd, msg, flags);
+}
+
+int connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    static int (*fn)(int, const struct sockaddr *, socklen_t);
+
+    if (!fn)
+        fn = (int (*)(int, const struct sockaddr *, socklen_t))real("connect");
+
+    if (blackout_until && now_ms() < blackout_until && addr &&
+        (addr->sa_family == AF_INET || addr->sa_family == AF_INET6)) {
+        errno = ECONNREFUSED;
+        return -1;
+    }
+    return fn(fd, addr, len);
+}
+
 rd_kafka_resp_err_t rd_kafka_commit(rd_kafka_t *rk,
                                     const rd_kafka_topic_partition_list_t *offsets,
                                     int async)
@@ -287,6 +369,8 @@ rd_kafka_resp_err_t rd_kafka_commit(rd_kafka_t *rk,
     delivered_text(dl, sizeof dl);
     rd_kafka_resp_err_t err;
 
+    if (!depth)
+        maybe_blackout();
     faulty = depth ? NULL : oversize(offsets, refused_partition(), &saved_md, &saved_size);
     depth++;
     err = fn(rk, offsets, async);

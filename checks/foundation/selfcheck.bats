@@ -106,6 +106,7 @@ mutant_fails() {
         fail "the crash and Ctrl+C tests should each say 'same cause as test 1': $output"
 }
 @test "selfcheck: 03 keeping its batch across a rebalance fails" { mutant_fails 03_batch_kept_across_rebalance; }
+@test "selfcheck: 06 keeping its failed commits off stdout fails" { mutant_fails 06_failures_unreported; }
 @test "selfcheck: 08 lag from the position instead of the committed offset fails" { mutant_fails 08_lag_from_position; }
 @test "selfcheck: 08 without the report after the last commit fails" { mutant_fails 08_no_final_report; }
 @test "selfcheck: 08 restarting the commit clock on failed commits fails" { mutant_fails 08_clock_on_failed_commit; }

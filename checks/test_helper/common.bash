@@ -479,13 +479,14 @@ fail_on_findings() {
 # Steps 02 on commit by themselves: when the broker recorded no commit the program made,
 # that is the cause of whatever else went wrong, so say it first (the same first line in
 # every test, so that a step's report names it once).
-# Usage: expect_own_commits STEP UNIT   (UNIT: "message", "batch")
+# Usage: expect_own_commits STEP UNIT [HOW]   (UNIT: "message", "batch"; HOW: what to do
+# instead, when it is not "after processing each UNIT, commit it and wait for the answer")
 expect_own_commits() {
-    local step=$1 unit=$2
+    local step=$1 unit=$2 how=${3:-"after processing each $2, commit it and wait for the broker's answer"}
     # A call counts even when the broker refused it.
     facts call | grep -qE ' fn=commit(_message|_queue)? ' && return 0
     fail "$(printf '%s\n%s\n%s' \
-        "The program made no commit of its own: after processing each $unit, commit it and wait for the broker's answer." \
+        "The program made no commit of its own: $how." \
         "It processed $(( $(summary processed1) + $(summary processed2) )) messages; the broker recorded $(summary requests_librdkafka) request(s), all made by librdkafka itself$([ "$(setting enable.auto.commit)" = true ] && echo ' (enable.auto.commit is still on)')." \
         "$(hint_for "$step")")"
 }
