@@ -163,6 +163,10 @@ expect_none_lost() { # COUNT WHY FILES...
     names=$(failed_names "$d/run.out")
     [ -n "$names" ] || fail "$(printf 'Expected the commits that failed while the connection was down to be reported (commit-failed lines); there were none. Its stderr ends with:\n%s\n%s' "$(grep -v '^%[0-9]|' "$d/run.err" | tail -n 4)" "$(hint_for $STEP)")"
     expect_committed_lines_true "$d/run.out" "$d/commits"
+    # Once the connection is back, commits land again, and the program says so.
+    back=$(sed -n 's/^fault blackout .*end=\([0-9]*\).*/\1/p' "$d/run.probe")
+    [ -n "$(awk -v t="$back" '$1 == "committed" { for (i = 2; i <= NF; i++) if ($i ~ /^at=/ && substr($i, 4) + 0 > t) print }' "$d/run.out")" ] ||
+        fail "$(printf 'Expected commits to succeed again once the connection was back (committed lines after it); there were none. Do not stop on a failed commit, and keep serving the commit callback: librdkafka reconnects by itself.\n%s' "$(hint_for $STEP)")"
     rerun=()
     if [ -n "$(missing_values 30 <(events processed "$d/run.out"))" ]; then
         run_step $STEP "$d/rerun" -p 20 --crash-at 0 --idle-exit 2 --exit-at-end
