@@ -134,7 +134,9 @@ run_step() {
     fi
 }
 
-# Start it in the background instead (for Ctrl+C tests); sets STEP_PID.
+# Start it in the background instead (for Ctrl+C tests); sets STEP_PID. timeout(1) passes
+# on the test's Ctrl+C (SIGINT) and then applies its -k: 10 s, so that a program which
+# finishes the work in hand and closes after Ctrl+C is not killed doing so.
 start_step() {
     local name=$1 prefix=$2; shift 2
     local bin=$WORKBOOK_BIN/$name
@@ -142,7 +144,7 @@ start_step() {
     hang_fail_fast   # grading only
     rm -f "$prefix.probe"
     LD_PRELOAD=$PROBE_LIB WORKBOOK_PROBE=$prefix.probe \
-    timeout -k 2 "$RUN_TIMEOUT" "$bin" -b "$BROKER" -t "$TOPIC" -g "$GROUP" "${SESSION_OPTS[@]}" "$@" \
+    timeout -k 10 "$RUN_TIMEOUT" "$bin" -b "$BROKER" -t "$TOPIC" -g "$GROUP" "${SESSION_OPTS[@]}" "$@" \
         >"$prefix.out" 2>"$prefix.err" 3>&- </dev/null &
     STEP_PID=$!
 }
