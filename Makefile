@@ -177,6 +177,11 @@ build/fixtures/%: checks/foundation/fixtures/%.c
 	@mkdir -p build/fixtures
 	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
 
+# decode includes tools/commits.c (its main renamed) to test its decoder.
+build/fixtures/decode: checks/foundation/fixtures/decode.c tools/commits.c tools/kit.c tools/kit.h
+	@mkdir -p build/fixtures
+	$(CC) $(CFLAGS) -Itools -o $@ $< tools/kit.c $(LDLIBS)
+
 # Known-wrong solutions for the self-check (checks/mutants/*.patch applied to a solution).
 build/mutants/%.c: checks/mutants/%.patch $$(shell sed -n 's|^--- a/||p' checks/mutants/$$*.patch)
 	@mkdir -p build/mutants

@@ -317,64 +317,7 @@ $g $t2 0 2 100 98"
     # that takes an offset but is never handed to a consumer.  On a quiet
     # broker it is the last thing in __consumer_offsets, and commits must
     # still see that it has reached the end.
-    cat >"$BATS_TEST_TMPDIR/txn.c" <<'EOF'
-#include <stdio.h>
-#include <stdlib.h>
-#include <librdkafka/rdkafka.h>
-
-static void quiet(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-    (void)rk; (void)level; (void)fac; (void)buf;
-}
-
-static int failed(rd_kafka_error_t *e, const char *what)
-{
-    if (!e)
-        return 0;
-    fprintf(stderr, "txn: %s: %s\n", what, rd_kafka_error_string(e));
-    rd_kafka_error_destroy(e);
-    return 1;
-}
-
-/* txn BROKER GROUP TOPIC PARTITION OFFSET */
-int main(int argc, char **argv)
-{
-    char err[512], tid[300];
-
-    if (argc != 6)
-        return 2;
-    snprintf(tid, sizeof tid, "txn-%s", argv[2]);
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", argv[1], err, sizeof err) ||
-        rd_kafka_conf_set(conf, "transactional.id", tid, err, sizeof err)) {
-        fprintf(stderr, "txn: %s\n", err);
-        rd_kafka_conf_destroy(conf);
-        return 1;
-    }
-    rd_kafka_conf_set_log_cb(conf, quiet);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    if (!rk) {
-        fprintf(stderr, "txn: %s\n", err);
-        rd_kafka_conf_destroy(conf);
-        return 1;
-    }
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, argv[3], atoi(argv[4]))->offset = atoll(argv[5]);
-    rd_kafka_consumer_group_metadata_t *g = rd_kafka_consumer_group_metadata_new(argv[2]);
-    int rc = failed(rd_kafka_init_transactions(rk, 10000), "init") ||
-             failed(rd_kafka_begin_transaction(rk), "begin") ||
-             failed(rd_kafka_send_offsets_to_transaction(rk, l, g, 10000), "send offsets") ||
-             failed(rd_kafka_commit_transaction(rk, 10000), "commit");
-    rd_kafka_consumer_group_metadata_destroy(g);
-    rd_kafka_topic_partition_list_destroy(l);
-    rd_kafka_destroy(rk);
-    return rc;
-}
-EOF
-    # shellcheck disable=SC2046
-    run cc -std=c11 -Wall -Wextra -Werror $(pkg-config --cflags rdkafka) \
-        -o "$BATS_TEST_TMPDIR/txn" "$BATS_TEST_TMPDIR/txn.c" \
-        $(pkg-config --libs rdkafka || echo -lrdkafka)
+    run make -s -C "$ROOT" build/fixtures/txn
     assert_success
 
     local t g
@@ -383,7 +326,7 @@ EOF
     topic_with_orders "$t"
     run timeout 30 "$COMMITTER" "$BROKER" "$g" "$t" 0 4
     assert_success
-    run timeout 30 "$BATS_TEST_TMPDIR/txn" "$BROKER" "$g" "$t" 1 7
+    run timeout 30 "$ROOT/build/fixtures/txn" "$BROKER" "$g" "$t" 1 7
     assert_success
     sleep 0.5       # the broker writes the marker just after the commit returns
 
@@ -397,109 +340,10 @@ EOF
 @test "commits decodes OffsetCommitValue versions 0 to 4, and rejects what it cannot read" {
     # Records made byte by byte and handed to commits.c's own decoder: the
     # broker only ever writes its newest version, but older logs hold others.
-    cat >"$BATS_TEST_TMPDIR/decode.c" <<'EOF'
-#define main commits_main
-#include "commits.c"
-#undef main
-
-struct bytes { unsigned char b[128]; size_t n; };
-
-static void put(struct bytes *x, uint64_t v, int size)
-{
-    while (size--)
-        x->b[x->n++] = (unsigned char)(v >> (8 * size));
-}
-
-static void put_str(struct bytes *x, const char *s, int compact)
-{
-    size_t len = strlen(s);
-
-    put(x, compact ? len + 1 : len, compact ? 1 : 2);
-    memcpy(x->b + x->n, s, len);
-    x->n += len;
-}
-
-static struct bytes key(int kind, const char *group)
-{
-    struct bytes k = {{0}, 0};
-
-    put(&k, (uint64_t)kind, 2);
-    put_str(&k, group, 0);
-    put_str(&k, "t", 0);
-    put(&k, 7, 4);
-    return k;
-}
-
-static struct bytes value(int version)
-{
-    struct bytes v = {{0}, 0};
-
-    put(&v, (uint64_t)version, 2);
-    put(&v, 100 + (uint64_t)version, 8);            /* offset */
-    if (version >= 3)
-        put(&v, 5, 4);                              /* leaderEpoch */
-    put_str(&v, "meta", version >= 4);              /* metadata */
-    put(&v, 1000 + (uint64_t)version, 8);           /* commitTimestamp */
-    if (version == 1)
-        put(&v, 9999, 8);                           /* expireTimestamp */
-    if (version >= 4) {                             /* tagged: topicId */
-        put(&v, 1, 1);
-        put(&v, 0, 1);
-        put(&v, 16, 1);
-        for (int i = 0; i < 16; i++)
-            put(&v, (uint64_t)i, 1);
-    }
-    return v;
-}
-
-static int feed(int64_t offset, struct bytes *k, struct bytes *v)
-{
-    rd_kafka_message_t m = {0};
-
-    m.key = k->b;
-    m.key_len = k->n;
-    m.payload = v ? v->b : NULL;
-    m.len = v ? v->n : 0;
-    m.offset = offset;
-    return handle(&m, "g", NULL);
-}
-
-int main(void)
-{
-    struct bytes k = key(1, "g"), v;
-
-    kit_prog = "commits";
-
-    for (int version = 0; version <= 4; version++) {
-        v = value(version);
-        printf("v%d: %d\n", version, feed(version, &k, &v));
-    }
-    k = key(0, "g");                    /* the older name of the same key */
-    v = value(3);
-    printf("legacy key: %d\n", feed(10, &k, &v));
-    k = key(2, "g");                    /* group metadata: not a commit */
-    printf("group metadata: %d\n", feed(11, &k, &v));
-    k = key(1, "other");                /* another group's commit */
-    printf("other group: %d\n", feed(12, &k, &v));
-    k = key(1, "g");                    /* a tombstone: offset deleted */
-    printf("tombstone: %d\n", feed(13, &k, NULL));
-    v = value(4);
-    v.n -= 20;                          /* cut short */
-    printf("truncated: %d\n", feed(42, &k, &v));
-    v = value(4);
-    v.b[1] = 5;                         /* a version from the future */
-    printf("v5: %d\n", feed(43, &k, &v));
-    return 0;
-}
-EOF
-    # shellcheck disable=SC2046
-    run cc -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \
-        -I"$ROOT/tools" $(pkg-config --cflags rdkafka) \
-        -o "$BATS_TEST_TMPDIR/decode" "$BATS_TEST_TMPDIR/decode.c" "$ROOT/tools/kit.c" \
-        $(pkg-config --libs rdkafka || echo -lrdkafka)
+    run make -s -C "$ROOT" build/fixtures/decode
     assert_success
 
-    run --separate-stderr timeout 5 "$BATS_TEST_TMPDIR/decode"
+    run --separate-stderr timeout 5 "$ROOT/build/fixtures/decode"
     assert_success
     assert_output "$(printf '%s\n' \
         $'t\t7\t100\t1000' 'v0: 0' \
