@@ -3,7 +3,7 @@
 # broker's record of the group's commits (build/tools/commits) together with the
 # program's started/processed/committed/commit-failed lines.
 #
-# The last scenario breaks the program's connections to the broker for 2.5 s (the probe's
+# The last scenario breaks the program's connections to the broker for 1.5 s (the probe's
 # WORKBOOK_FAULT=blackout); the fault suite kills a broker under this step too.
 
 STEP=06_async_commit
@@ -146,16 +146,17 @@ expect_none_lost() { # COUNT WHY FILES...
 
 @test "06: the connection to the broker breaks mid-run and comes back: failed commits reported, nothing lost" {
     d=$BATS_TEST_TMPDIR
-    fresh_topic 30
-    # The probe breaks the program's connections at its 2nd commit, for 2.5 s: every
+    fresh_topic 20
+    # The probe breaks the program's connections at its 2nd commit, for 1.5 s: every
     # send and receive fails, every connect is refused, as when the broker goes away
-    # and comes back. Longer than the session (2 s): the group puts the
+    # and comes back. Longer than the session (1 s here): the group puts the
     # consumer out, and it must rejoin and carry on. (The fault suite kills the broker
     # itself, kill -9 of its JVM, under this step too.)
-    WORKBOOK_FAULT=blackout:2:2500 run_step $STEP "$d/run" -p 500 --crash-at 0 --idle-exit 3 --exit-at-end
+    WORKBOOK_FAULT=blackout:2:1500 run_step $STEP "$d/run" -p 500 --crash-at 0 --idle-exit 3 --exit-at-end \
+        -X session.timeout.ms=1000 -X heartbeat.interval.ms=300
     expect_exit 0 "at the end of the topic, once the connection was back" "$d/run"
     if ! grep -q '^fault blackout' "$d/run.probe" 2>/dev/null; then
-        analyze_runs 30 "$d/run"
+        analyze_runs 20 "$d/run"
         expect_own_commits $STEP batch "$HOW"
         fail "The connections never broke: they break at the program's 2nd commit call (rd_kafka_commit), and it made fewer. $(hint_for $STEP)"
     fi
@@ -168,10 +169,10 @@ expect_none_lost() { # COUNT WHY FILES...
     [ -n "$(awk -v t="$back" '$1 == "committed" { for (i = 2; i <= NF; i++) if ($i ~ /^at=/ && substr($i, 4) + 0 > t) print }' "$d/run.out")" ] ||
         fail "$(printf 'Expected commits to succeed again once the connection was back (committed lines after it); there were none. Do not stop on a failed commit, and keep serving the commit callback: librdkafka reconnects by itself.\n%s' "$(hint_for $STEP)")"
     rerun=()
-    if [ -n "$(missing_values 30 <(events processed "$d/run.out"))" ]; then
+    if [ -n "$(missing_values 20 <(events processed "$d/run.out"))" ]; then
         run_step $STEP "$d/rerun" -p 20 --crash-at 0 --idle-exit 2 --exit-at-end
         rerun=("$d/rerun.out")
     fi
-    expect_none_lost 30 "" "$d/run.out" "${rerun[@]}"
+    expect_none_lost 20 "" "$d/run.out" "${rerun[@]}"
     note "failed while the connection was down: $(echo $names); $(grep -c '^commit-failed ' "$d/run.out") failed, $(grep -c '^committed ' "$d/run.out") committed"
 }
