@@ -70,7 +70,7 @@ WRONG=(commit-failed wrong-partition behind own-offset beyond before-processing 
 
 @test "03: a second consumer joins while a batch is being collected: the batch in hand is dropped, nothing processed twice" {
     rebalance_mid_batch $STEP batch commit-failed auto-commit async
-    note "the rebalance came with ${DROPPED:-no} message(s) in hand; every order processed once; the broker ends at each partition's end"
+    note "the rebalance came with $IN_HAND message(s) in hand (the program said it dropped ${DROPPED:-none}); every order processed once; the broker ends at each partition's end"
 }
 
 @test "03: a commit the broker refuses is reported by its error name, and the program stops" {

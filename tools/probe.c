@@ -19,6 +19,8 @@
  *                                 began and returned (epoch ms), and its
  *                                 result
  *   call fn=close begin=MS end=MS the consumer's close
+ *   assign fn=assign delivered=P:O partitions=P,P|none at=MS   an
+ *                                 assignment applied (none: revoked)
  *
  * Each call line also says, per partition, the highest offset librdkafka had
  * handed to the program when the call began (delivered=P:O,...): with the
@@ -528,6 +530,56 @@ void rd_kafka_destroy(rd_kafka_t *rk)
     depth++;
     fn(rk);
     depth--;
+}
+
+/* Assignments, as the rebalance callback applies them: when, and which
+ * messages the program had been handed by then (delivered=): the checks
+ * tell from them what was in its hands when its partitions went away.
+ *   assign fn=assign|incremental_assign|incremental_unassign delivered=
+ *          partitions=P,P|none at=MS */
+static void emit_assign(const char *what, const rd_kafka_topic_partition_list_t *l)
+{
+    char buf[2048], parts[1024] = "none";
+    const char *dl = delivered_text(buf, sizeof buf);
+    size_t n = 0;
+
+    for (int i = 0; l && i < l->cnt && n + 16 < sizeof parts; i++)
+        n += (size_t)snprintf(parts + n, sizeof parts - n, "%s%" PRId32, i ? "," : "",
+                              l->elems[i].partition);
+    emit("assign fn=%s delivered=%s partitions=%s at=%" PRId64, what, dl, parts, now_ms());
+}
+
+rd_kafka_resp_err_t rd_kafka_assign(rd_kafka_t *rk,
+                                    const rd_kafka_topic_partition_list_t *partitions)
+{
+    rd_kafka_resp_err_t (*fn)(rd_kafka_t *, const rd_kafka_topic_partition_list_t *) =
+        (rd_kafka_resp_err_t(*)(rd_kafka_t *, const rd_kafka_topic_partition_list_t *))real(
+            "rd_kafka_assign");
+
+    emit_assign("assign", partitions);
+    return fn(rk, partitions);
+}
+
+rd_kafka_error_t *rd_kafka_incremental_assign(rd_kafka_t *rk,
+                                              const rd_kafka_topic_partition_list_t *partitions)
+{
+    rd_kafka_error_t *(*fn)(rd_kafka_t *, const rd_kafka_topic_partition_list_t *) =
+        (rd_kafka_error_t * (*)(rd_kafka_t *, const rd_kafka_topic_partition_list_t *))
+            real("rd_kafka_incremental_assign");
+
+    emit_assign("incremental_assign", partitions);
+    return fn(rk, partitions);
+}
+
+rd_kafka_error_t *rd_kafka_incremental_unassign(rd_kafka_t *rk,
+                                                const rd_kafka_topic_partition_list_t *partitions)
+{
+    rd_kafka_error_t *(*fn)(rd_kafka_t *, const rd_kafka_topic_partition_list_t *) =
+        (rd_kafka_error_t * (*)(rd_kafka_t *, const rd_kafka_topic_partition_list_t *))
+            real("rd_kafka_incremental_unassign");
+
+    emit_assign("incremental_unassign", partitions);
+    return fn(rk, partitions);
 }
 
 rd_kafka_message_t *rd_kafka_consumer_poll(rd_kafka_t *rk, int timeout_ms)

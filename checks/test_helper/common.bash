@@ -239,36 +239,27 @@ orders_where() {
 never_processed() { facts never | sed 's/.*value=//'; }
 
 # A second member joins the group while the first is collecting a batch: a trickle of
-# orders (one every 30 ms, under the 100 ms a batch waits for the next) keeps the first
+# orders (one every 20 ms, under the 100 ms a batch waits for the next) keeps the first
 # member's batch open, so the rebalance comes while it holds messages. Partitions it
 # loses then go to the newcomer, which reads them from the committed offset. Nothing
 # crashes: every order must be processed exactly once, and the broker must end with
-# each partition's end offset committed.
+# each partition's end offset committed. On a busy machine the batch may have ended
+# just before the rebalance (nothing in hand, nothing proven): the probe tells
+# (in_hand_at_revoke), and the scenario is run again, up to 3 times.
 # Findings of the analysis (kinds) are named first, when there are any: they are the
 # cause (auto-commit left on commits the messages in hand).
 # Usage: rebalance_mid_batch STEP UNIT [finding kinds...]
 #   (a.out/a.err: the first member, b.*: the second)
 rebalance_mid_batch() {
-    local step=$1 unit=$2 d=$BATS_TEST_TMPDIR count=30 a_pid twice missing p want got behind=; shift 2
-    fresh_topic 0
-    FRESH_COUNT=$count
-    start_step "$step" "$d/a" -n 1000 -p 1 --crash-at 0 --idle-exit 2
-    a_pid=$STEP_PID
-    BACKGROUND_PIDS+=("$a_pid")
-    wait_for_stderr "$d/a.err" 'assigned'
-    timeout 30 "$TOOLS/populate" -b "$BROKER" -t "$TOPIC" -n "$count" -e 30 >"$d/trickle.out" 2>"$d/trickle.err" 3>&- &
-    BACKGROUND_PIDS+=($!)
-    wait_for_lines "$d/trickle.out" sent 10
-    start_step "$step" "$d/b" -n 1000 -p 1 --crash-at 0 --idle-exit 2
-    STEP_STATUS=0
-    wait "$STEP_PID" || STEP_STATUS=$?
-    STEP_PID=
-    expect_exit 0 "after --idle-exit (the member that joined)" "$d/b"
-    STEP_STATUS=0
-    wait "$a_pid" || STEP_STATUS=$?
-    expect_exit 0 "after --idle-exit (the member that was collecting a batch)" "$d/a"
-    wait "${BACKGROUND_PIDS[-1]}" || fail "the trickle of orders failed: $(tail -n 2 "$d/trickle.err")"
-    BACKGROUND_PIDS=()
+    local step=$1 unit=$2 d=$BATS_TEST_TMPDIR count=30 attempt twice missing p want got behind=; shift 2
+    for attempt in 1 2 3; do
+        rebalance_attempt "$step" "$count"
+        IN_HAND=$(in_hand_at_revoke "$d/a")
+        [ "$IN_HAND" -gt 0 ] && break
+        note "try $attempt: the rebalance came while the first member held no message; again"
+        timeout 10 "$TOOLS/forget" -b "$BROKER" -t "$TOPIC" -g "$GROUP" >/dev/null 2>&1 3>&- || true
+    done
+    [ "$IN_HAND" -gt 0 ] || fail "In 3 tries the rebalance never came while the first member held messages, so this test proved nothing (a busy machine stretches the trickle of orders): run the check again."
 
     analyze_runs "$count" "$d/a" "$d/b"
     expect_own_commits "$step" "$unit"
@@ -299,6 +290,60 @@ rebalance_mid_batch() {
         "The broker's last commits do not cover what was processed: ${behind%; }." \
         "A member committed offsets of a partition after the rebalance had given it to the other member, over the new owner's commits (or a batch's commit is missing). Commit only what you own: drop the batch in hand when a rebalance comes." \
         "$(hint_for "$step")")"
+}
+
+# One run of the scenario of rebalance_mid_batch, on a fresh topic and group.
+rebalance_attempt() {
+    local step=$1 count=$2 d=$BATS_TEST_TMPDIR a_pid
+    fresh_topic 0
+    FRESH_COUNT=$count
+    start_step "$step" "$d/a" -n 1000 -p 1 --crash-at 0 --idle-exit 2
+    a_pid=$STEP_PID
+    BACKGROUND_PIDS+=("$a_pid")
+    wait_for_stderr "$d/a.err" 'assigned'
+    timeout 30 "$TOOLS/populate" -b "$BROKER" -t "$TOPIC" -n "$count" -e 20 >"$d/trickle.out" 2>"$d/trickle.err" 3>&- &
+    BACKGROUND_PIDS+=($!)
+    wait_for_lines "$d/trickle.out" sent 10
+    start_step "$step" "$d/b" -n 1000 -p 1 --crash-at 0 --idle-exit 2
+    STEP_STATUS=0
+    wait "$STEP_PID" || STEP_STATUS=$?
+    STEP_PID=
+    expect_exit 0 "after --idle-exit (the member that joined)" "$d/b"
+    STEP_STATUS=0
+    wait "$a_pid" || STEP_STATUS=$?
+    expect_exit 0 "after --idle-exit (the member that was collecting a batch)" "$d/a"
+    wait "${BACKGROUND_PIDS[-1]}" || fail "the trickle of orders failed: $(tail -n 2 "$d/trickle.err")"
+    BACKGROUND_PIDS=()
+}
+
+# How many messages the program of PREFIX had been handed, and had not started, when its
+# partitions were first revoked after it got some: the probe's assign line says when,
+# and which offsets it had been handed by then; its started lines say which it had begun.
+in_hand_at_revoke() {
+    awk 'FNR == NR {
+            if (t == "" && $1 == "assign" && ($2 == "fn=incremental_unassign" || index($0, " partitions=none ")) &&
+                index($0, " delivered=-") == 0) {
+                for (i = 2; i <= NF; i++) {
+                    if ($i ~ /^at=/) t = substr($i, 4) + 0
+                    if ($i ~ /^delivered=/) dl = substr($i, 11)
+                }
+            }
+            next
+         }
+         $1 == "started" {
+             for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+             if (t != "" && v["at"] + 0 < t && (!(v["partition"] in max) || v["offset"] + 0 > max[v["partition"]]))
+                 max[v["partition"]] = v["offset"] + 0
+         }
+         END {
+             if (t == "") { print 0; exit }
+             n = split(dl, parts, ","); sum = 0
+             for (k = 1; k <= n; k++) {
+                 split(parts[k], po, ":")
+                 sum += po[2] - ((po[1] in max) ? max[po[1]] : -1)
+             }
+             print sum
+         }' "$1.probe" "$1.out"
 }
 
 # After a clean stop (Ctrl+C) of the run in stop.out: rerun to the end, then no order may
