@@ -18,7 +18,6 @@ setup() {
 }
 
 teardown() {
-    [ -z "${STEP_PID:-}" ] || kill -KILL "$STEP_PID" 2>/dev/null || true
     [ -z "${OTHER_PID:-}" ] || kill -KILL "$OTHER_PID" 2>/dev/null || true
     workbook_teardown
 }
