@@ -17,6 +17,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$ROOT/scripts/lib.sh"
 PORT=${KAFKA_PORT:-9092}
 CONTROLLER_PORT=$((PORT + 1))
 ADDRESS=127.0.0.1:$PORT
@@ -188,7 +189,7 @@ native_up() {
     if [ ! -f "$STATE/data/meta.properties" ]; then
         # KRaft keeps the cluster's identity in the data folder: format it once.
         local cluster_id
-        cluster_id=$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+        cluster_id=$(kraft_cluster_id)
         "${JAVA_CMD[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$STATE/server.properties" \
             >"$STATE/format.log" 2>&1 || { cat "$STATE/format.log" >&2; die "formatting the KRaft storage failed"; }
     fi

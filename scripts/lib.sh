@@ -6,6 +6,15 @@ workbook_steps() { # [DIR]
     (cd "${1:-steps}" 2>/dev/null && ls -d [0-9][0-9]_*/ 2>/dev/null | tr -d /) || true
 }
 
+# A new KRaft cluster id: 16 random bytes in URL-safe base64, 22 characters. Drawn again
+# while it starts with '-', as Kafka's own Uuid.randomUuid() does: kafka-storage would read
+# such an id as an option ("--cluster-id/-t: expected one argument"), 1 time in 64.
+kraft_cluster_id() {
+    local id
+    while id=$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '='); [ "${id:0:1}" = - ]; do :; done
+    printf '%s\n' "$id"
+}
+
 # Sets STEP_DIR to the step folder that WANT names: "01", "1", "01_auto_commit" or
 # "auto_commit". Otherwise one line, as PROG, naming the steps, and exit 2.
 resolve_step() { # PROG WANT

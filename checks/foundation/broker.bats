@@ -79,6 +79,24 @@ setup() {
     assert_output --partial "created topic wiped"
 }
 
+@test "broker: a new cluster id never starts with '-', which kafka-storage would read as an option" {
+    . "$ROOT/scripts/lib.sh"
+    # The first three draws start with '-' (bytes 0xf8: base64 62, '+', made URL-safe '-').
+    draws=$BATS_TEST_TMPDIR/draws
+    echo 0 >"$draws"
+    head() {
+        local n; n=$(cat "$draws"); echo $((n + 1)) >"$draws"
+        if [ "$n" -lt 3 ]; then printf '\xf8%.0s' {1..16}; else command head "$@"; fi
+    }
+    id=$(kraft_cluster_id)
+    unset -f head
+    [ "$(cat "$draws")" -eq 4 ] || fail "Expected kraft_cluster_id to draw again while the id starts with '-' (4 draws); it drew $(cat "$draws") time(s) and gave '$id'."
+    [[ $id =~ ^[A-Za-z0-9_][A-Za-z0-9_-]{21}$ ]] || fail "Expected a 22-character URL-safe id not starting with '-'; got '$id'."
+    # 1,000 real ids: with the old code about 16 of them started with '-'.
+    bad=$(for _ in $(seq 1000); do kraft_cluster_id; done | grep -cvE '^[A-Za-z0-9_][A-Za-z0-9_-]{21}$' || true)
+    [ "$bad" -eq 0 ] || fail "Expected 1,000 ids, each 22 URL-safe characters not starting with '-'; $bad were not."
+}
+
 @test "broker: a port held by something else is refused with a clear message" {
     run -0 timeout 60 "$ROOT/scripts/broker.sh" down
     # Something that is not our broker listens on the port.
