@@ -14,7 +14,10 @@ GROUP      ?=
 STEP       ?=
 
 CC      ?= cc
-PKG_CFLAGS := $(shell pkg-config --cflags rdkafka 2>/dev/null)
+# librdkafka's include folders as system folders (-isystem): -Wextra -Werror judge our code,
+# not its header. From 2.3.0 on rdkafka.h declares a `const int` return type, an error under
+# -Wextra -Werror when it comes through a plain -I (Homebrew's pkg-config gives one).
+PKG_CFLAGS := $(patsubst -I%,-isystem%,$(shell pkg-config --cflags rdkafka 2>/dev/null))
 PKG_LIBS   := $(shell pkg-config --libs rdkafka 2>/dev/null || echo -lrdkafka)
 CFLAGS  ?= -O2 -g
 # override: `make CFLAGS=-O0` replaces the -O2 -g above but keeps the project's own flags.

@@ -264,6 +264,25 @@ while True: c.append(s.accept()[0])' "$port" </dev/null >/dev/null 2>&1 3>&- &
     assert_output --partial "-Wall -Wextra -Werror"
 }
 
+@test "faults: librdkafka's headers in a folder of their own (Homebrew) build under -Werror" {
+    # rdkafka.h as 2.3.0 and later have it: a const-qualified return type, which -Wextra
+    # -Werror turns into an error inside the header when it comes through a plain -I.
+    d=$BATS_TEST_TMPDIR
+    mkdir -p "$d/include/librdkafka" "$d/pc" "$d/tree"
+    { cat /usr/include/librdkafka/rdkafka.h; echo 'const int workbook_qualified_return(void);'; } \
+        >"$d/include/librdkafka/rdkafka.h"
+    printf '%s\n' "includedir=$d/include" 'Name: rdkafka' 'Description: librdkafka' 'Version: 2.3.0' \
+        'Cflags: -I${includedir}' 'Libs: -lrdkafka' >"$d/pc/rdkafka.pc"
+    # The scenario is real: through a plain -I, the header alone fails the build.
+    printf '#include <librdkafka/rdkafka.h>\nint main(void) { return 0; }\n' >"$d/t.c"
+    run ! cc -std=c11 -Wall -Wextra -Werror -I"$d/include" -c -o "$d/t.o" "$d/t.c"
+    assert_output --partial "workbook_qualified_return"
+    # A copy of the tree, so that the workbook's own build/ (in use by other tests) stays.
+    cp -r "$ROOT/Makefile" "$ROOT/tools" "$ROOT/steps" "$ROOT/solutions" "$d/tree/"
+    PKG_CONFIG_PATH=$d/pc run -0 make -C "$d/tree" build/tools/ping build/steps/01_auto_commit build/solutions/01_auto_commit
+    assert_output --partial "-isystem$d/include"
+}
+
 # ------------------------------------------------------------------ Docker mode, without an engine
 
 @test "faults: docker-compose.yml renders the settings of scripts/broker.env, on any KAFKA_PORT, with a healthcheck" {
