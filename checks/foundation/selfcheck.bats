@@ -130,11 +130,24 @@ alternative_passes() {
 }
 
 @test "selfcheck: 03 re-committing unchanged offsets (harmless) passes" { alternative_passes 03_recommit_unchanged; }
+@test "selfcheck: 01 setting the interval before turning auto-commit on passes" { alternative_passes 01_interval_before_enable; }
+@test "selfcheck: 01 with auto.offset.reset=smallest (earliest's older name) passes" { alternative_passes 01_reset_smallest; }
+@test "selfcheck: 01 leaving enable.auto.commit at its default (true) passes" { alternative_passes 01_auto_commit_by_default; }
+@test "selfcheck: 01 serving callbacks with rd_kafka_poll() in the loop passes" { alternative_passes 01_main_queue_polled; }
+@test "selfcheck: 03 committing the stored offsets (no list) passes" { alternative_passes 03_commit_stored; }
+@test "selfcheck: 03 storing the batch's offsets, then committing what is stored, passes" { alternative_passes 03_store_then_commit; }
 
 @test "selfcheck: every mutant in checks/mutants has a test here" {
     for patch in "$ROOT"/checks/mutants/*.patch; do
         name=$(basename "$patch" .patch)
         grep -qE "mutant_fails $name(;| *$)" "$BATS_TEST_FILENAME" || fail "checks/mutants/$name.patch is not run by selfcheck.bats"
+    done
+}
+
+@test "selfcheck: every alternative in checks/alternatives has a test here" {
+    for patch in "$ROOT"/checks/alternatives/*.patch; do
+        name=$(basename "$patch" .patch)
+        grep -qE "alternative_passes $name(;| *$)" "$BATS_TEST_FILENAME" || fail "checks/alternatives/$name.patch is not run by selfcheck.bats"
     done
 }
 
