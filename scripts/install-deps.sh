@@ -13,7 +13,11 @@
 #   parallel                             the checks run a step's tests side by side (bats --jobs)
 #   bubblewrap                           'make grade' runs student code in a sandbox (bwrap)
 #   socat                                'make grade' relays the broker into the sandbox's network
-#   unzip                                'make grade' takes .zip submissions
+#   unzip zip                            'make grade' takes .zip submissions; its tests make them
+#   patch                                the self-check builds known-wrong solutions from patches
+#   python3 python3-yaml                 tests: a silent listener; docker-compose.yml read as YAML
+#   libxml2-utils                        tests: xmllint reads the timeline's SVG
+#   inotify-tools                        'make watch' waits for a save (it polls without it)
 set -euo pipefail
 
 need=()
@@ -23,7 +27,7 @@ for pkg in librdkafka-dev pkg-config gcc make bats bats-support bats-assert kcat
            libsqlite3-dev sqlite3 parallel \
            bubblewrap \
            socat \
-           unzip; do
+           unzip zip patch python3 python3-yaml libxml2-utils inotify-tools; do
     have_pkg "$pkg" || need+=("$pkg")
 done
 # Any JDK 17+ will do (Kafka 4.x needs 17); take Debian's default only when none is there.

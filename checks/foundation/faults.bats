@@ -228,9 +228,14 @@ s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16); c = []
 while True: c.append(s.accept()[0])' "$port" </dev/null >/dev/null 2>&1 3>&- &
     silent=$!
-    sleep 0.3
+    # The scenario: something listens there, and says nothing.
+    for _ in $(seq 100); do
+        (exec 9<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+        kill -0 "$silent" 2>/dev/null || fail "the silent listener on port $port ended at once (python3 missing, or the port taken)"
+        sleep 0.05
+    done
     KIT_DEADLINE_S=2 run -1 timeout 20 "$TOOLS/topic" -b "127.0.0.1:$port" -t x
-    kill "$silent"
+    kill "$silent" 2>/dev/null || fail "the silent listener on port $port ended during the test: the scenario did not hold"
     assert_output --partial "topic: no result within 2 s"
 }
 
@@ -286,7 +291,6 @@ while True: c.append(s.accept()[0])' "$port" </dev/null >/dev/null 2>&1 3>&- &
 # ------------------------------------------------------------------ Docker mode, without an engine
 
 @test "faults: docker-compose.yml renders the settings of scripts/broker.env, on any KAFKA_PORT, with a healthcheck" {
-    python3 -c 'import yaml' 2>/dev/null || skip "python3 with PyYAML is needed to read docker-compose.yml"
     run -0 python3 "$ROOT/scripts/compose-check.py" "$ROOT" 19555
     note "$output"
     run -0 python3 "$ROOT/scripts/compose-check.py" "$ROOT" 9092

@@ -368,7 +368,6 @@ wait_for_text() { # FILE TEXT [SECONDS]
 }
 
 @test "watch: with inotifywait, an editor's save (a new file renamed over the old) wakes it" {
-    command -v inotifywait >/dev/null || skip "inotifywait is not installed (package inotify-tools): polling covers it"
     make_copy
     out=$BATS_TEST_TMPDIR/watch.out
     WATCH_POLL= timeout 120 "$W/scripts/watch.sh" 03 --max-cycles 1 >"$out" 2>&1 3>&- </dev/null &
