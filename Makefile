@@ -67,7 +67,8 @@ build/tools build/steps build/solutions:
 
 .PHONY: help deps build tools clean broker-up broker-down broker-status broker-logs \
         broker-reset topic populate lag commits demo run check check-solutions test \
-        status hint diff watch timeline compare grade bench bench-checks memcheck chaos
+        status hint diff watch timeline compare grade bench bench-checks memcheck chaos \
+        fresh-root librdkafka
 
 help: ## [learner] list every target (this text)
 	@echo "Kafka offset-commit workbook. Usage: make <target> [VAR=value]"
@@ -174,6 +175,12 @@ bench-checks: build ## [maintainer] time make check on each solution (RUNS=5): m
 
 memcheck: build ## [maintainer] run the tools and solutions under valgrind on a graceful exit
 	@scripts/memcheck.sh
+
+fresh-root: ## [maintainer] .ci/run in a new Debian root (SUITE=trixie|bookworm): debootstrap, then bubblewrap
+	@scripts/fresh-root.sh "$(or $(SUITE),trixie)"
+
+librdkafka: build/tools/ping ## [maintainer] build librdkafka V=2.12.1 from rdkafka-sys, run the checks and self-check on it
+	@scripts/librdkafka-version.sh "$(V)"
 
 # Programs the foundation tests use (checks/foundation/fixtures/*.c).
 build/fixtures/%: checks/foundation/fixtures/%.c
