@@ -403,3 +403,15 @@ wait_for_text() { # FILE TEXT [SECONDS]
     run -0 grep -cE '^[a-z-]+:.*## \[(learner|broker|instructor|maintainer)\] ' "$ROOT/Makefile"
     assert_equal "$output" "$(grep -cE '^[a-z-]+:.*## ' "$ROOT/Makefile")"
 }
+
+@test "devcontainer: Debian 12 (what the workbook is proven on), make deps after creation, the broker at start" {
+    f=$ROOT/.devcontainer/devcontainer.json
+    # JSON with // comments (devcontainer.json allows them): drop those lines, then read it.
+    run -0 jq -r '[.image, .postCreateCommand, .postStartCommand, (.forwardPorts | map(tostring) | join(","))] | join("|")' \
+        <(grep -v '^ *//' "$f")
+    assert_output "mcr.microsoft.com/devcontainers/base:bookworm|make deps && make build|make broker-up|9092"
+    # Every command it runs is a target of the Makefile.
+    for t in deps build broker-up; do
+        grep -qE "^$t:" "$ROOT/Makefile" || fail "devcontainer.json runs 'make $t', which the Makefile does not have"
+    done
+}
