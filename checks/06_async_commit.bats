@@ -64,6 +64,46 @@ expect_none_lost() { # COUNT WHY FILES...
     [ -z "$lost" ] || fail "Expected every order processed at least once by the end; never processed: $(echo $lost). $why $(hint_for $STEP)"
 }
 
+# The program's commit calls that the broker kept in part: calls (as the probe saw them)
+# that listed partition P with others, where the broker recorded another partition of the
+# call but, by then, not P's offset. Prints their offsets ("partition:offset,...").
+partial_calls() { # RUN.probe COMMITS P
+    awk -v p="$3" 'FNR == NR { n++; rp[n] = $1; ro[n] = $2; rt[n] = $3; next }
+        $1 == "call" && $2 == "fn=commit" {
+            o = ""; for (i = 3; i <= NF; i++) if ($i ~ /^offsets=/) o = substr($i, 9)
+            m = split(o, parts, ","); mine = ""
+            for (k = 1; k <= m; k++) { split(parts[k], po, ":"); if (po[1] == p) mine = po[2] }
+            if (mine == "" || m < 2) next
+            kept = ""
+            for (k = 1; k <= m; k++) { split(parts[k], po, ":"); if (po[1] == p) continue
+                for (j = 1; j <= n; j++) if (rp[j] == po[1] && ro[j] == po[2] && (kept == "" || rt[j] < kept)) kept = rt[j] }
+            if (kept == "") next
+            for (j = 1; j <= n; j++) if (rp[j] == p && ro[j] == mine && rt[j] <= kept) next
+            print o }' "$2" "$1" 2>/dev/null
+}
+
+# The committed lines (partition offset) printed before the broker had recorded that
+# offset (within 500 ms, the broker stamping each commit as it appends it): a failed
+# commit reported as a success, whatever a later commit did.
+committed_before_recorded() { # RUN.out COMMITS
+    events committed "$1" | awk -v skew="${CLOCK_SKEW_MS:-0}" '
+        FNR == NR { k = $1 " " $2; t = $3 - skew; if (!(k in at) || t < at[k]) at[k] = t; next }
+        { k = $1 " " $2; if (!(k in at) || at[k] > $NF + 500) print k }' "$2" - | sort -u
+}
+
+# The commit-failed lines (partition offset) of partitions other than P whose offset the
+# broker did record: commits it kept, reported as failed. One that a later commit of the
+# same partition had already overtaken when the line was printed is left out (asked then,
+# the broker held the later offset).
+kept_reported_failed() { # RUN.out COMMITS P
+    events commit-failed "$1" | awk -v p="$3" -v skew="${CLOCK_SKEW_MS:-0}" '
+        FNR == NR { rec[$1 " " $2] = 1; n[$1]++; off[$1, n[$1]] = $2 + 0; at[$1, n[$1]] = $3 - skew; next }
+        $1 != p && (($1 " " $2) in rec) {
+            overtaken = 0
+            for (k = 1; k <= n[$1]; k++) if (off[$1, k] > $2 + 0 && at[$1, k] <= $NF + 0) overtaken = 1
+            if (!overtaken) print $1, $2 }' "$2" - | sort -u
+}
+
 # ------------------------------------------------------------------ scenarios
 
 @test "06: one asynchronous commit per batch, after it, each partition's result reported" {
@@ -174,4 +214,44 @@ expect_none_lost() { # COUNT WHY FILES...
     fi
     expect_none_lost 20 "" "$d/run.out" "${rerun[@]}"
     note "failed while the connection was down: $(echo $names); $(grep -c '^commit-failed ' "$d/run.out") failed, $(grep -c '^committed ' "$d/run.out") committed"
+}
+
+# A commit the broker refuses for one partition only, and keeps for the others: the probe
+# (WORKBOOK_FAULT=refuse-partition:1) gives partition 1 of each commit call commit metadata
+# larger than the broker takes (OFFSET_METADATA_TOO_LARGE). 3 orders a partition, batches
+# of up to 15: the first batch holds every partition, and its one commit is refused in
+# part. librdkafka then gives every partition of the request the request's error, even
+# those the broker kept: only the broker can say which it kept.
+@test "06: a commit refused for one partition only: that one reported failed, the others committed, as the broker recorded" {
+    d=$BATS_TEST_TMPDIR
+    for attempt in 1 2 3; do
+        fresh_topic 9
+        WORKBOOK_FAULT=refuse-partition:1 run_step $STEP "$d/run" -n 15 -p 50 --crash-at 0 --idle-exit 2
+        expect_some_processed "$d/run.out"
+        expect_exit 0 "after --idle-exit: a partly refused commit is reported, and the program carries on" "$d/run"
+        broker_commits >"$d/commits"
+        # The scenario: a commit call listed partition 1 with others, and the broker kept
+        # some of them but not partition 1.
+        partial=$(partial_calls "$d/run.probe" "$d/commits" 1)
+        [ -n "$partial" ] && break
+        analyze_runs 9 "$d/run"
+        expect_own_commits $STEP batch "$HOW"
+        note "try $attempt: no commit call listed partition 1 with another partition, or the broker kept partition 1; again"
+        forget_fresh
+        partial=
+    done
+    [ -n "$partial" ] || fail "$(printf 'In 3 tries no commit was refused for partition 1 alone, so this test proved nothing: the refusal applies to each rd_kafka_commit() call whose list holds partition 1 and another partition (the probe saw: %s). Commit each batch, all its partitions in one request.\n%s' \
+        "$(grep -c '^call fn=commit' "$d/run.probe" 2>/dev/null) commit call(s)" "$(hint_for $STEP)")"
+
+    lied=$(committed_before_recorded "$d/run.out" "$d/commits")
+    [ -z "$lied" ] || fail "$(printf 'The broker refused partition 1 of the commit and kept the others; the program printed `committed` for offsets the broker had not recorded (partition offset: %s).\nOn an error, librdkafka gives each partition of the request the error or nothing you can tell apart: ask the broker which offsets it holds, as step 03 did.\n%s' \
+        "$(echo $lied)" "$(hint_for $STEP)")"
+    [ -n "$(events commit-failed "$d/run.out" | awk '$1 == 1')" ] || fail "$(printf 'The broker refused partition 1 of the commit (OFFSET_METADATA_TOO_LARGE); the program printed no `commit-failed partition=1` line. Its stderr ends with:\n%s\n%s' \
+        "$(tail -n 3 "$d/run.err")" "$(hint_for $STEP)")"
+    wrong=$(kept_reported_failed "$d/run.out" "$d/commits" 1)
+    [ -z "$wrong" ] || fail "$(printf 'The program reported as failed commits the broker kept (partition offset: %s): a partial failure was reported as a failure of every partition.\nIn librdkafka 2.0.2 (and later) the commit callback gives every partition of a partly failed request the request'"'"'s error, even those the broker kept: on an error, ask the broker what it holds (rd_kafka_committed), as step 03 did.\n%s' \
+        "$(echo $wrong)" "$(hint_for $STEP)")"
+    expect_committed_lines_true "$d/run.out" "$d/commits"
+    [ -n "$(events committed "$d/run.out")" ] || fail "$(printf 'The broker kept the other partitions of the partly refused commit; the program printed no `committed` line.\n%s' "$(hint_for $STEP)")"
+    note "refused for partition 1 in $(echo "$partial" | wc -l) call(s); $(grep -c '^commit-failed ' "$d/run.out") reported failed, $(grep -c '^committed ' "$d/run.out") committed, as the broker recorded"
 }

@@ -122,6 +122,7 @@ mutant_fails() {
 @test "selfcheck: 06 reporting every partition as committed fails" { mutant_fails 06_callback_ignores_errors; }
 @test "selfcheck: 06 reporting only the overall commit error fails" { mutant_fails 06_overall_error_only; }
 @test "selfcheck: 06 committing before processing fails" { mutant_fails 06_commit_before_processing; }
+@test "selfcheck: 06 reporting every partition of a partly refused commit as failed fails" { mutant_fails 06_partial_failure_all_failed; }
 
 # A correct alternative (checks/alternatives/NAME.patch) passes the check it names.
 alternative_passes() {
