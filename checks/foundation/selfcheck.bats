@@ -123,6 +123,7 @@ mutant_fails() {
 @test "selfcheck: 06 reporting only the overall commit error fails" { mutant_fails 06_overall_error_only; }
 @test "selfcheck: 06 committing before processing fails" { mutant_fails 06_commit_before_processing; }
 @test "selfcheck: 06 reporting every partition of a partly refused commit as failed fails" { mutant_fails 06_partial_failure_all_failed; }
+@test "selfcheck: 06 committing each batch by its last message (its partition only) fails" { mutant_fails 06_batch_commit_last_message; }
 
 # A correct alternative (checks/alternatives/NAME.patch) passes the check it names.
 alternative_passes() {
