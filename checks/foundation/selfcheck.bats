@@ -132,6 +132,10 @@ alternative_passes() {
 }
 
 @test "selfcheck: 03 re-committing unchanged offsets (harmless) passes" { alternative_passes 03_recommit_unchanged; }
+@test "selfcheck: 06 destroying the messages before the commit call passes" { alternative_passes 06_destroy_first; }
+@test "selfcheck: 06 handling a commit without error first in the callback passes" { alternative_passes 06_success_first; }
+@test "selfcheck: 06 keeping confirmed offsets (re-committed, unchanged) passes" { alternative_passes 06_keep_confirmed; }
+@test "selfcheck: 06 committing everything processed at a revoke passes" { alternative_passes 06_revoke_commits_all; }
 
 @test "selfcheck: every mutant in checks/mutants has a test here" {
     for patch in "$ROOT"/checks/mutants/*.patch; do
