@@ -33,9 +33,11 @@
  * that lists partition P carries, for P alone, commit metadata larger than
  * the broker takes (offset.metadata.max.bytes, 4096): the broker refuses
  * that partition (OFFSET_METADATA_TOO_LARGE) and commits the others - a
- * partial failure, as real as it gets.  With WORKBOOK_FAULT=blackout:N:MS
- * the program's connections to the broker break at its Nth commit call
- * (rd_kafka_commit) and stay broken for MS milliseconds: every send and
+ * partial failure, as real as it gets; each call refused so leaves a line
+ * "fault refuse-partition partition=P offsets=P:N,... at=MS".  With
+ * WORKBOOK_FAULT=blackout:N:MS the program's connections to the broker break
+ * at its Nth commit call (rd_kafka_commit) and stay broken for MS
+ * milliseconds: every send and
  * receive on a TCP socket fails (ECONNRESET) and every connect is refused,
  * as when the broker goes away and comes back; a line
  * "fault blackout begin=MS end=MS" says when.  Without the variable nothing
@@ -374,6 +376,9 @@ rd_kafka_resp_err_t rd_kafka_commit(rd_kafka_t *rk,
     if (!depth)
         maybe_blackout();
     faulty = depth ? NULL : oversize(offsets, refused_partition(), &saved_md, &saved_size);
+    if (faulty)
+        emit("fault refuse-partition partition=%" PRId32 " offsets=%s at=%" PRId64,
+             faulty->partition, offsets_text(offsets, errs, sizeof errs), now_ms());
     depth++;
     err = fn(rk, offsets, async);
     depth--;

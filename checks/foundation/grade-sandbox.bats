@@ -66,6 +66,21 @@ set_limit() { sed -i "s/^$1=.*/$1=$2/" "$D/conf"; }
     assert_line --regexp '^PATH='
 }
 
+# The checks force some scenarios with the probe's faults (WORKBOOK_FAULT, tools/probe.c):
+# they must happen under the grader too, whatever the fault's kind (step 06 graded without
+# it failed every honest submission).
+@test "sandbox: the probe's fault (WORKBOOK_FAULT, any value) reaches the program, in each mode" {
+    local m
+    for m in "$mode" unsafe; do
+        set_limit SB_MODE "$m"
+        WORKBOOK_FAULT='a-new-kind:2:1500' run inside -- env
+        assert_line 'WORKBOOK_FAULT=a-new-kind:2:1500'
+        refute_output --partial SB_FAULT
+        run inside -- env
+        refute_output --partial WORKBOOK_FAULT
+    done
+}
+
 @test "sandbox: no network without --net; with it, only the broker's port on 127.0.0.1" {
     socat UNIX-LISTEN:"$D/net/$PORT.sock",fork,mode=0666 TCP:127.0.0.1:"$PORT" </dev/null >/dev/null 2>&1 3>&- &
     RELAY=$!

@@ -122,6 +122,8 @@ mutant_fails() {
 @test "selfcheck: 06 reporting every partition as committed fails" { mutant_fails 06_callback_ignores_errors; }
 @test "selfcheck: 06 reporting only the overall commit error fails" { mutant_fails 06_overall_error_only; }
 @test "selfcheck: 06 committing before processing fails" { mutant_fails 06_commit_before_processing; }
+@test "selfcheck: 06 reporting every partition of a partly refused commit as failed fails" { mutant_fails 06_partial_failure_all_failed; }
+@test "selfcheck: 06 committing each batch by its last message (its partition only) fails" { mutant_fails 06_batch_commit_last_message; }
 
 # A correct alternative (checks/alternatives/NAME.patch) passes the check it names.
 alternative_passes() {
@@ -136,6 +138,10 @@ alternative_passes() {
 @test "selfcheck: 01 serving callbacks with rd_kafka_poll() in the loop passes" { alternative_passes 01_main_queue_polled; }
 @test "selfcheck: 03 committing the stored offsets (no list) passes" { alternative_passes 03_commit_stored; }
 @test "selfcheck: 03 storing the batch's offsets, then committing what is stored, passes" { alternative_passes 03_store_then_commit; }
+@test "selfcheck: 06 destroying the messages before the commit call passes" { alternative_passes 06_destroy_first; }
+@test "selfcheck: 06 handling a commit without error first in the callback passes" { alternative_passes 06_success_first; }
+@test "selfcheck: 06 keeping confirmed offsets (re-committed, unchanged) passes" { alternative_passes 06_keep_confirmed; }
+@test "selfcheck: 06 committing everything processed at a revoke passes" { alternative_passes 06_revoke_commits_all; }
 
 @test "selfcheck: every mutant in checks/mutants has a test here" {
     for patch in "$ROOT"/checks/mutants/*.patch; do

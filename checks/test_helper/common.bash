@@ -648,6 +648,9 @@ expect_batch_commits() {
     N_REQUESTS=$(wc -l <"$d/requests")
     big=$(awk '$3 > 5 { print $3; exit }' "$d/batches")
     [ -z "$big" ] || fail "$(printf '%s\n%s\n%s' "Batches must hold at most 5 messages: take up to 5 per poll." "One batch had $big." "$(hint_for "$step")")"
+    [ "$N_REQUESTS" -le "$N_BATCHES" ] || [ -n "$(batches_more_often "$mode")" ] || [ -z "$(batch_left_out "$mode")" ] || fail "$(printf '%s\n%s\n%s' \
+        "The batch commit leaves out partitions of the batch: each batch's one commit must cover every partition of the batch, at its highest offset + 1 (the partitions left out were committed later, in extra requests)." \
+        "$(batch_left_out "$mode")" "$(hint_for "$step")")"
     [ "$N_REQUESTS" -le "$N_BATCHES" ] || fail "$(printf '%s\n%s\n%s' \
         "Expected one commit per batch, covering all its partitions in one request: the program committed more often, once per message or once per partition." \
         "$N_BATCHES batches, $N_REQUESTS commit requests by the program (the probe counts each call)." "$(hint_for "$step")")"
@@ -669,6 +672,35 @@ expect_batch_commits() {
             }
         }')
     [ -z "$problem" ] || fail "$(printf '%s\n%s' "$problem" "$(hint_for "$step")")"
+}
+
+# The program's requests made after batch i was processed and before the next batch was
+# (async) or started (sync): batch i's commit window; the last one stays open (the commit at
+# shutdown falls in it). Prints "i count first_request_parts want" per batch, from the
+# files expect_batch_commits wrote ($BATCH_DIR/batches, requests).
+batch_windows() { # sync|async
+    awk -v mode="$1" 'FNR == NR { n++; first[n] = $1; last[n] = $2; want[n] = $4; next }
+        { at[++m] = $1; parts[m] = $2 }
+        END {
+            for (i = 1; i <= n; i++) {
+                end = i == n ? 9e18 : (mode == "sync" ? first[i + 1] : last[i + 1]); c = 0; got = "-"
+                for (k = 1; k <= m; k++) if (at[k] >= last[i] && at[k] < end) { if (c == 0) got = parts[k]; c++ }
+                print i, c, got, want[i]
+            }
+        }' "$BATS_TEST_TMPDIR/batches" "$BATS_TEST_TMPDIR/requests"
+}
+
+# A batch (not the last) whose window holds more than one request: committed more often.
+batches_more_often() { batch_windows "$1" | awk -v n="$N_BATCHES" '$1 < n && $2 > 1 { print; exit }'; }
+
+# The first batch whose one commit left out some of its partitions (its offsets right for
+# the partitions it has): "Batch i needed ...; the program committed ...".
+batch_left_out() { # sync|async
+    batch_windows "$1" | awk '$2 >= 1 && $3 != $4 {
+            ng = split($3, g, ","); nw = split($4, w, ","); for (k = 1; k <= nw; k++) want[w[k]] = 1
+            sub_ok = ng < nw; for (k = 1; k <= ng; k++) if (!(g[k] in want)) sub_ok = 0
+            delete want
+            if (sub_ok) { printf "Batch %d needed (partition:next offset) %s; the program committed %s.\n", $1, $4, $3; exit } }'
 }
 
 # Who made the request N: "program" (and how), or "librdkafka" (and when).

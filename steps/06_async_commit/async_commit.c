@@ -68,9 +68,11 @@ note_processed(rd_kafka_topic_partition_list_t *list,
 
 /* TODO 2: librdkafka calls this with the result of every offset commit,
  * from rd_kafka_consumer_poll(). Print step_committed() for each partition
- * of `offsets` that succeeded, step_commit_failed() for each that did not:
- * which error says so, `err` or each partition's? (rdkafka.h, the
- * callback's documentation.) Do not stop: the next success covers it. */
+ * of `offsets` that the broker kept, step_commit_failed() for each it did
+ * not. When one partition is refused and the others kept, what do `err`
+ * and each partition's err say here: can they tell you which were kept?
+ * If not, who can (step 03 met the same question)? Do not stop: the next
+ * success covers it. */
 __attribute__((unused)) static void
 commit_result(rd_kafka_t *rk, rd_kafka_resp_err_t err,
               rd_kafka_topic_partition_list_t *offsets, void *opaque) {
