@@ -58,10 +58,19 @@ cp /etc/resolv.conf "$dir/run/etc/resolv.conf"
 mkdir -p "$dir/run/root/.cache/kafka-commit-workbook" "$dir/run/work"
 git clone -q "$ROOT" "$dir/run/work/workbook"
 
-say "running .ci/run inside it (log: $dir/run.log)"
+# The root shares this machine's network (apt-get needs it), so its broker takes ports of
+# its own: a broker already on 9092 here must neither be used nor be in the way.
+port=
+for _ in $(seq 50); do
+    p=$((24000 + RANDOM % 2000 * 2))
+    if ! ss -ltn | awk '{print $4}' | grep -qE ":($p|$((p + 1)))\$"; then port=$p; break; fi
+done
+[ -n "$port" ] || die "found no free pair of ports for the root's broker"
+say "running .ci/run inside it, its broker on port $port (log: $dir/run.log)"
 t=$SECONDS
 status=0
 env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 TERM=dumb \
+    KAFKA_PORT="$port" \
     bwrap --bind "$dir/run" / --proc /proc --dev /dev --tmpfs /tmp --tmpfs /run \
         --bind "$jars" /root/.cache/kafka-commit-workbook \
         --chdir /work/workbook --die-with-parent \
