@@ -686,7 +686,9 @@ explain_finding() {
     msg=$(field "$line" message)
     case "$kind" in
     before-processing)
-        if [ "$by" = librdkafka ]; then
+        if [ "$by" = librdkafka ] && [ "$(setting enable.auto.offset.store)" = false ]; then
+            echo "librdkafka's auto-commit committed an offset past a message still being processed: it commits what the program stored, so the program stored an offset beyond the messages it had processed."
+        elif [ "$by" = librdkafka ]; then
             echo "librdkafka's auto-commit (enable.auto.commit) committed a message that was still being processed: librdkafka stores each offset when it hands the message over (enable.auto.offset.store), before your code has processed it."
         else
             echo "The program committed a message before it was processed: that is at-most-once, and a crash in between loses the message."
@@ -705,7 +707,10 @@ explain_finding() {
         echo "The program committed on one partition the offset of a message from another partition: each offset belongs to its own partition."
         echo "The broker recorded partition $p offset $n: the offset + 1 of $msg, which came from partition $(field "$line" message_partition)." ;;
     auto-commit)
-        if [ "$close" = 1 ]; then
+        # Blame the setting only when the program's settings (the probe) show it on.
+        if [ "$(setting enable.auto.commit "$([ "$(field "$line" phase)" = rerun ] && echo 2 || echo 1)")" = false ]; then
+            echo "A commit reached the broker that no call of the program asked for, though enable.auto.commit is off: the probe did not see the call that made it (a commit from a thread or a function it does not watch)."
+        elif [ "$close" = 1 ]; then
             echo "librdkafka committed by itself when the consumer closed: enable.auto.commit is still on, so close() commits the offsets librdkafka stored."
         else
             echo "librdkafka's auto-commit timer committed by itself: enable.auto.commit is still on, so the broker's record mixes its commits with the program's."
@@ -725,6 +730,12 @@ explain_finding() {
     store-before-processing)
         echo "The program stored an offset before the message was processed: the next automatic commit can then lose it."
         echo "It stored partition $p offset $n while $msg was still in hand." ;;
+    store-wrong-partition)
+        echo "The program stored on one partition the offset of a message from another partition: each offset belongs to its own partition."
+        echo "It stored partition $p offset $n: the offset + 1 of $msg, which came from partition $(field "$line" message_partition)." ;;
+    store-beyond)
+        echo "The program stored an offset past the message it had processed: store that message's offset + 1, no further, or the next automatic commit covers a message not processed yet."
+        echo "It stored partition $p offset $n, but offset $(field "$line" message_offset) had not been processed." ;;
     store-own-offset)
         echo "The program stored a message's own offset instead of offset + 1: the stored offset is the next one to read."
         echo "It stored partition $p offset $n after processing offset $(field "$line" processed_up_to)." ;;
