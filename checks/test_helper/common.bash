@@ -467,6 +467,37 @@ failed_commit_stops() {
     [ "$n" -le "$max" ] || fail "Expected the program to stop at the failed commit; it went on and started $n messages. $(hint_for "$step")"
 }
 
+# A commit the broker refuses, for real: the probe gives the program's Nth commit call
+# (WORKBOOK_FAULT=refuse-commit:N, tools/probe.c) offset metadata larger than the broker
+# takes, so the broker refuses it (OFFSET_METADATA_TOO_LARGE). The test proves it
+# happened: the probe says the fault fired, and that call returned an error. Sets
+# REFUSED_P and REFUSED_NEXT (the partition and offset that commit asked for) and
+# REFUSED_VALUE (the order at REFUSED_NEXT - 1), and analyzes the run (analyze_runs).
+# A program that makes no commit of its own fails first for that (expect_own_commits
+# with HOW, "" for its default).
+# Usage: refused_commit_run STEP N COUNT HOW [args...]   (output: $BATS_TEST_TMPDIR/run.*)
+refused_commit_run() {
+    local step=$1 n=$2 count=$3 how=$4 d=$BATS_TEST_TMPDIR call; shift 4
+    WORKBOOK_FAULT=refuse-commit:$n run_step "$step" "$d/run" --crash-at 0 --idle-exit 2 --exit-at-end "$@"
+    expect_some_processed "$d/run.out"
+    analyze_runs "$count" "$d/run"
+    expect_own_commits "$step" message ${how:+"$how"}
+    grep -q "^fault refuse-commit call=$n " "$d/run.probe" 2>/dev/null || fail "$(printf '%s
+%s'         "The scenario never happened: the program made fewer than $n commit calls, so none was refused."         "It made $(count_facts call | tr -d ' ') call(s) the probe saw; it processed $(summary processed1) message(s).")"
+    call=$(facts call | grep -E ' fn=commit(_message|_queue)? ' | sed -n "${n}p")
+    [ "$(field "$call" err)" != NO_ERROR ] || [ "$(field "$call" failed)" != - ] || fail "$(printf '%s
+%s'         "The scenario never happened: the broker accepted commit call $n although the probe made it too large." "$call")"
+    REFUSED_P=$(field "$call" offsets | cut -d, -f1 | cut -d: -f1)
+    REFUSED_NEXT=$(field "$call" offsets | cut -d, -f1 | cut -d: -f2)
+    if [ "$REFUSED_P" = stored ]; then
+        # A commit of what was stored: it was for the last message started by then.
+        read -r REFUSED_P REFUSED_NEXT < <(events started "$d/run.out" |
+            awk -v t="$(field "$call" begin)" '$4 <= t { p = $1; o = $2 + 1 } END { print p, o }')
+    fi
+    REFUSED_VALUE=$(field "$(facts order "partition=$REFUSED_P" "offset=$((REFUSED_NEXT - 1))")" value)
+    REFUSED_ERR=$(field "$call" err)
+}
+
 # ------------------------------------------------------------------ the facts
 
 # One analysis of a run (and its rerun), shared by every check: build/tools/analyze reads
