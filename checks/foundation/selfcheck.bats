@@ -139,6 +139,8 @@ alternative_passes() {
 @test "selfcheck: 02 committing a list at offset+1 passes" { alternative_passes 02_commit_list_next; }
 @test "selfcheck: 02 storing, then committing what is stored, passes" { alternative_passes 02_store_then_commit_stored; }
 @test "selfcheck: 04 committing a list at offset+1 passes" { alternative_passes 04_commit_list_next; }
+@test "selfcheck: 02 committing through rd_kafka_commit_queue without a queue passes" { alternative_passes 02_commit_queue_sync; }
+@test "selfcheck: 04 committing through rd_kafka_commit_queue without a queue passes" { alternative_passes 04_commit_queue_sync; }
 @test "selfcheck: 04 storing, then committing what is stored, passes" { alternative_passes 04_store_then_commit_stored; }
 @test "selfcheck: 05 with the legacy rd_kafka_offset_store (adds the +1 itself) passes" { alternative_passes 05_legacy_offset_store; }
 @test "selfcheck: 05 freeing the store's list before printing passes" { alternative_passes 05_store_before_print; }
