@@ -144,6 +144,7 @@ alternative_passes() {
 @test "selfcheck: 04 storing, then committing what is stored, passes" { alternative_passes 04_store_then_commit_stored; }
 @test "selfcheck: 05 with the legacy rd_kafka_offset_store (adds the +1 itself) passes" { alternative_passes 05_legacy_offset_store; }
 @test "selfcheck: 05 freeing the store's list before printing passes" { alternative_passes 05_store_before_print; }
+@test "selfcheck: 05 storing every partition's next offset each time passes" { alternative_passes 05_store_all_partitions; }
 
 @test "selfcheck: every mutant in checks/mutants has a test here" {
     for patch in "$ROOT"/checks/mutants/*.patch; do
