@@ -195,6 +195,25 @@ static void judge_asked(const struct story *s, const char *prefix, const char *w
                " processed_up_to=%" PRId64 "\n", prefix, what, p, n, hi);
 }
 
+/*
+ * A store of N on P that is the offset + 1 of the message just processed on
+ * another partition, and not P's own next offset: named as such, before it
+ * is judged as covering P's unprocessed messages (which it also does).
+ */
+static int store_wrong_partition(const struct story *s, const char *what,
+                                 const struct call *cl, int32_t p, int64_t n)
+{
+    const struct event *last = last_done(s, cl->run, cl->begin);
+
+    if (!last || last->partition == p || n != last->offset + 1 ||
+        highest_done(s, cl->run, p, cl->begin) + 1 == n)
+        return 0;
+    printf("finding kind=store-wrong-partition %s partition=%" PRId32 " offset=%" PRId64
+           " message=%s message_partition=%" PRId32 " message_offset=%" PRId64 "\n",
+           what, p, n, last->value, last->partition, last->offset);
+    return 1;
+}
+
 static void print_call(const struct story *s, size_t k)
 {
     const struct call *c = &s->calls[k];
@@ -302,6 +321,17 @@ static void findings(const struct story *s)
         snprintf(what, sizeof what, "call=%zu at=%" PRId64, k, c->begin);
         for (int j = 0; j < c->n_parts; j++) {
             int64_t prev = committed_at(s, c->parts[j], c->begin);
+            if (store_wrong_partition(s, what, c, c->parts[j], c->offsets[j]))
+                continue;
+            /* Past what had been handed over when it stored (the probe
+             * says exactly): not a message in hand, one not delivered yet. */
+            if (c->n_delivered >= 0 &&
+                c->offsets[j] > story_delivered(c, c->parts[j]) + 1) {
+                printf("finding kind=store-beyond %s partition=%" PRId32 " offset=%" PRId64
+                       " message_offset=%" PRId64 "\n", what, c->parts[j], c->offsets[j],
+                       story_delivered(c, c->parts[j]) + 1);
+                continue;
+            }
             if (!covers_unprocessed(s, "store-", what, c->run, c->parts[j],
                                     c->offsets[j], c->offsets[j] - 1, c->begin))
                 judge_asked(s, "store-", what, c, c->parts[j], c->offsets[j], prev);

@@ -37,11 +37,19 @@
  * "fault refuse-partition partition=P offsets=P:N,... at=MS".  With
  * WORKBOOK_FAULT=blackout:N:MS the program's connections to the broker break
  * at its Nth commit call (rd_kafka_commit) and stay broken for MS
- * milliseconds: every send and
- * receive on a TCP socket fails (ECONNRESET) and every connect is refused,
- * as when the broker goes away and comes back; a line
- * "fault blackout begin=MS end=MS" says when.  Without the variable nothing
- * is changed.
+ * milliseconds: every send and receive on a TCP socket fails (ECONNRESET)
+ * and every connect is refused, as when the broker goes away and comes
+ * back; a line
+ * "fault blackout begin=MS end=MS" says when.  With
+ * WORKBOOK_FAULT=refuse-commit:N the program's Nth commit call (any of
+ * rd_kafka_commit, rd_kafka_commit_message, rd_kafka_commit_queue) carries
+ * that oversize metadata on every partition it commits, so the broker
+ * refuses all of them (OFFSET_METADATA_TOO_LARGE): a commit that fails for
+ * real; a line "fault refuse-commit call=N at=MS" says it fired.  Without
+ * the variable nothing is changed.
+ *
+ * rd_kafka_offset_store(rkt, partition, offset) stores offset + 1 (rdkafka.h
+ * says so): its line says what was stored, offsets=P:offset+1.
  *
  * Each line is written with one write(2) as the call returns, so a program
  * that dies (_exit, SIGKILL) leaves every finished line behind.  The probe
@@ -70,11 +78,15 @@ static const char *const always[] = {
     "auto.offset.reset", "session.timeout.ms", "heartbeat.interval.ms",
     "max.poll.interval.ms", "partition.assignment.strategy", NULL};
 
-/* How deep we are in wrapped calls: librdkafka calls its own public
- * functions too (rd_kafka_commit_message calls rd_kafka_commit,
- * rd_kafka_destroy calls rd_kafka_consumer_close); only the program's own
- * call, the outermost, is written down. */
+/* How deep we are in wrapped commit and store calls: librdkafka calls its
+ * own public functions too (rd_kafka_commit_message calls rd_kafka_commit);
+ * only the program's own call, the outermost, is written down.  close and
+ * destroy do not count here: the rebalance callback they serve is the
+ * program's code, and its commits are the program's calls.  (in_destroy
+ * only keeps the close that rd_kafka_destroy makes by itself off the
+ * record.) */
 static __thread int depth;
+static __thread int in_destroy;
 
 /* The highest offset handed to the program, per partition (-1: none). */
 #define MAX_PARTS 256
@@ -298,6 +310,76 @@ static void maybe_blackout(void)
     emit("fault blackout begin=%" PRId64 " end=%" PRId64, now_ms(), blackout_until);
 }
 
+/* WORKBOOK_FAULT=refuse-commit:N: is the program's commit call it makes
+ * now (counted over every commit function) the Nth?  Says so in the
+ * probe file when it is. */
+static int program_commits;
+
+static int refuse_this_commit(void)
+{
+    const char *f = getenv("WORKBOOK_FAULT");
+    int n = 0;
+
+    program_commits++;
+    if (!f || sscanf(f, "refuse-commit:%d", &n) != 1 || program_commits != n)
+        return 0;
+    emit("fault refuse-commit call=%d at=%" PRId64, n, now_ms());
+    return 1;
+}
+
+/* The offsets the program stored (rd_kafka_offsets_store/offset_store),
+ * per partition, with the topic: what a commit of "what is stored" sends.
+ * (-1: none.) */
+static int64_t stored_at[MAX_PARTS];
+static char stored_topic[256];
+static int stored_init;
+
+static void note_stored(const char *topic, int32_t p, int64_t offset)
+{
+    if (!stored_init) {
+        for (int i = 0; i < MAX_PARTS; i++)
+            stored_at[i] = -1;
+        stored_init = 1;
+    }
+    if (topic && p >= 0 && p < MAX_PARTS) {
+        stored_at[p] = offset;
+        snprintf(stored_topic, sizeof stored_topic, "%s", topic);
+    }
+}
+
+/* The list a refused commit sends: OFFSETS (or, for "what is stored",
+ * what the program stored, else the assignment at its positions, which is
+ * what librdkafka's automatic store holds), every partition with metadata
+ * too large for the broker.  The caller destroys it. */
+static rd_kafka_topic_partition_list_t *refused_list(rd_kafka_t *rk,
+                                                     const rd_kafka_topic_partition_list_t *offsets)
+{
+    static char big[5000];
+    rd_kafka_topic_partition_list_t *l = NULL;
+
+    memset(big, 'x', sizeof big);
+    if (offsets) {
+        l = rd_kafka_topic_partition_list_copy(offsets);
+    } else {
+        for (int i = 0; stored_init && i < MAX_PARTS; i++)
+            if (stored_at[i] >= 0) {
+                if (!l)
+                    l = rd_kafka_topic_partition_list_new(4);
+                rd_kafka_topic_partition_list_add(l, stored_topic, i)->offset = stored_at[i];
+            }
+        if (!l && !rd_kafka_assignment(rk, &l) && l)
+            rd_kafka_position(rk, l);
+    }
+    for (int i = 0; l && i < l->cnt; i++) {
+        free(l->elems[i].metadata);
+        l->elems[i].metadata = malloc(sizeof big);
+        if (l->elems[i].metadata)
+            memcpy(l->elems[i].metadata, big, sizeof big);
+        l->elems[i].metadata_size = l->elems[i].metadata ? sizeof big : 0;
+    }
+    return l;
+}
+
 /* Is fd a TCP socket (IPv4 or IPv6) while the blackout lasts? Pipes and
  * librdkafka's own wake-up sockets are left alone. */
 static int blacked_out(int fd)
@@ -366,22 +448,37 @@ rd_kafka_resp_err_t rd_kafka_commit(rd_kafka_t *rk,
                               int) =
         (rd_kafka_resp_err_t(*)(rd_kafka_t *, const rd_kafka_topic_partition_list_t *,
                                 int))real("rd_kafka_commit");
-    char text[2048], errs[2048];
+    char text[2048], errs[2048] = "-";
     int64_t begin = now_ms();
     char dl[2048];
 
     delivered_text(dl, sizeof dl);
     rd_kafka_resp_err_t err;
 
-    if (!depth)
+    rd_kafka_topic_partition_list_t *refused = NULL;
+
+    if (!depth) {
         maybe_blackout();
-    faulty = depth ? NULL : oversize(offsets, refused_partition(), &saved_md, &saved_size);
+        if (refuse_this_commit())
+            refused = refused_list(rk, offsets);
+    }
+    faulty = depth || refused ? NULL
+                              : oversize(offsets, refused_partition(), &saved_md, &saved_size);
     if (faulty)
         emit("fault refuse-partition partition=%" PRId32 " offsets=%s at=%" PRId64,
              faulty->partition, offsets_text(offsets, errs, sizeof errs), now_ms());
     depth++;
-    err = fn(rk, offsets, async);
+    err = fn(rk, refused ? refused : offsets, async);
     depth--;
+    if (refused) {
+        /* The program reads each partition's result in its own list. */
+        for (int i = 0; offsets && !async && i < offsets->cnt && i < refused->cnt; i++)
+            ((rd_kafka_topic_partition_t *)&offsets->elems[i])->err = refused->elems[i].err;
+        if (!offsets)
+            errors_text(refused, errs, sizeof errs);
+        rd_kafka_topic_partition_list_destroy(refused);
+        refused = NULL;
+    }
     if (faulty) {
         faulty->metadata = saved_md;
         faulty->metadata_size = saved_size;
@@ -392,7 +489,8 @@ rd_kafka_resp_err_t rd_kafka_commit(rd_kafka_t *rk,
     emit("call fn=commit delivered=%s async=%d offsets=%s begin=%" PRId64 " end=%" PRId64
          " err=%s failed=%s", dl,
          async ? 1 : 0, offsets_text(offsets, text, sizeof text), begin, now_ms(),
-         rd_kafka_err2name(err), async ? "-" : errors_text(offsets, errs, sizeof errs));
+         rd_kafka_err2name(err),
+         async ? "-" : offsets ? errors_text(offsets, errs, sizeof errs) : errs);
     return err;
 }
 
@@ -408,9 +506,27 @@ rd_kafka_resp_err_t rd_kafka_commit_message(rd_kafka_t *rk,
     delivered_text(dl, sizeof dl);
     rd_kafka_resp_err_t err;
 
-    depth++;
-    err = fn(rk, rkm, async);
-    depth--;
+    if (!depth && rkm && rkm->rkt && refuse_this_commit()) {
+        /* The same commit (offset + 1 on the message's partition), refused. */
+        rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1), *refused;
+        rd_kafka_resp_err_t (*commit)(rd_kafka_t *, const rd_kafka_topic_partition_list_t *,
+                                      int) =
+            (rd_kafka_resp_err_t(*)(rd_kafka_t *, const rd_kafka_topic_partition_list_t *,
+                                    int))real("rd_kafka_commit");
+
+        rd_kafka_topic_partition_list_add(one, rd_kafka_topic_name(rkm->rkt), rkm->partition)
+            ->offset = rkm->offset + 1;
+        refused = refused_list(rk, one);
+        depth++;
+        err = commit(rk, refused, async);
+        depth--;
+        rd_kafka_topic_partition_list_destroy(refused);
+        rd_kafka_topic_partition_list_destroy(one);
+    } else {
+        depth++;
+        err = fn(rk, rkm, async);
+        depth--;
+    }
     if (depth)
         return err;
 
@@ -441,10 +557,14 @@ rd_kafka_resp_err_t rd_kafka_commit_queue(
 
     delivered_text(dl, sizeof dl);
     rd_kafka_resp_err_t err;
+    rd_kafka_topic_partition_list_t *refused =
+        !depth && refuse_this_commit() ? refused_list(rk, offsets) : NULL;
 
     depth++;
-    err = fn(rk, offsets, rkqu, cb, opaque);
+    err = fn(rk, refused ? refused : offsets, rkqu, cb, opaque);
     depth--;
+    if (refused)
+        rd_kafka_topic_partition_list_destroy(refused);
     if (depth)
         return err;
 
@@ -475,6 +595,10 @@ rd_kafka_resp_err_t rd_kafka_offsets_store(rd_kafka_t *rk,
     depth--;
     if (depth)
         return err;
+    for (int i = 0; offsets && err == RD_KAFKA_RESP_ERR_NO_ERROR && i < offsets->cnt; i++)
+        if (!offsets->elems[i].err)
+            note_stored(offsets->elems[i].topic, offsets->elems[i].partition,
+                        offsets->elems[i].offset);
     emit("call fn=offsets_store delivered=%s async=0 offsets=%s begin=%" PRId64 " end=%" PRId64
          " err=%s failed=%s", dl,
          text, begin, now_ms(), rd_kafka_err2name(err),
@@ -500,9 +624,12 @@ rd_kafka_resp_err_t rd_kafka_offset_store(rd_kafka_topic_t *rkt, int32_t partiti
     if (depth)
         return err;
 
+    /* It stores offset + 1 (rdkafka.h): write down what was stored. */
+    if (!err)
+        note_stored(rd_kafka_topic_name(rkt), partition, offset + 1);
     emit("call fn=offset_store delivered=%s async=0 offsets=%" PRId32 ":%" PRId64 " begin=%" PRId64
          " end=%" PRId64 " err=%s failed=-", dl,
-         partition, offset, begin, now_ms(), rd_kafka_err2name(err));
+         partition, offset + 1, begin, now_ms(), rd_kafka_err2name(err));
     return err;
 }
 
@@ -516,10 +643,10 @@ rd_kafka_resp_err_t rd_kafka_consumer_close(rd_kafka_t *rk)
     delivered_text(dl, sizeof dl);
     rd_kafka_resp_err_t err;
 
-    depth++;
+    /* No depth here: the commits of the rebalance callback that close()
+     * serves are the program's own calls, and are written down. */
     err = fn(rk);
-    depth--;
-    if (depth)
+    if (depth || in_destroy)
         return err;
 
     emit("call fn=close delivered=%s async=0 offsets=- begin=%" PRId64 " end=%" PRId64
@@ -532,9 +659,9 @@ void rd_kafka_destroy(rd_kafka_t *rk)
 {
     void (*fn)(rd_kafka_t *) = (void (*)(rd_kafka_t *))real("rd_kafka_destroy");
 
-    depth++;
+    in_destroy++;
     fn(rk);
-    depth--;
+    in_destroy--;
 }
 
 /* Assignments, as the rebalance callback applies them: when, and which

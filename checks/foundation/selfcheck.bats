@@ -118,6 +118,11 @@ mutant_fails() {
 @test "selfcheck: 05 storing offset instead of offset+1 fails" { mutant_fails 05_store_offset_not_next; }
 @test "selfcheck: 05 storing before processing fails" { mutant_fails 05_store_before_processing; }
 @test "selfcheck: 05 leaving the automatic offset store on fails" { mutant_fails 05_auto_store_left_on; }
+@test "selfcheck: 04 processing a message whose commit failed fails" { mutant_fails 04_commit_failure_ignored; }
+@test "selfcheck: 02 printing committed for a refused commit fails" { mutant_fails 02_commit_failure_ignored; }
+@test "selfcheck: 05 storing on the wrong partition fails" { mutant_fails 05_store_wrong_partition; }
+@test "selfcheck: 05 storing offset+2 fails" { mutant_fails 05_store_offset_plus_two; }
+@test "selfcheck: 05 the legacy store given offset+1 fails" { mutant_fails 05_legacy_store_plus_one; }
 @test "selfcheck: 06 stopping on a failed commit fails" { mutant_fails 06_stop_on_failed_commit; }
 @test "selfcheck: 06 reporting every partition as committed fails" { mutant_fails 06_callback_ignores_errors; }
 @test "selfcheck: 06 reporting only the overall commit error fails" { mutant_fails 06_overall_error_only; }
@@ -142,6 +147,16 @@ alternative_passes() {
 @test "selfcheck: 06 handling a commit without error first in the callback passes" { alternative_passes 06_success_first; }
 @test "selfcheck: 06 keeping confirmed offsets (re-committed, unchanged) passes" { alternative_passes 06_keep_confirmed; }
 @test "selfcheck: 06 committing everything processed at a revoke passes" { alternative_passes 06_revoke_commits_all; }
+@test "selfcheck: 03 committing on revoke during close (auto-commit off) passes" { alternative_passes 03_commit_on_revoke_at_close; }
+@test "selfcheck: 02 committing a list at offset+1 passes" { alternative_passes 02_commit_list_next; }
+@test "selfcheck: 02 storing, then committing what is stored, passes" { alternative_passes 02_store_then_commit_stored; }
+@test "selfcheck: 04 committing a list at offset+1 passes" { alternative_passes 04_commit_list_next; }
+@test "selfcheck: 02 committing through rd_kafka_commit_queue without a queue passes" { alternative_passes 02_commit_queue_sync; }
+@test "selfcheck: 04 committing through rd_kafka_commit_queue without a queue passes" { alternative_passes 04_commit_queue_sync; }
+@test "selfcheck: 04 storing, then committing what is stored, passes" { alternative_passes 04_store_then_commit_stored; }
+@test "selfcheck: 05 with the legacy rd_kafka_offset_store (adds the +1 itself) passes" { alternative_passes 05_legacy_offset_store; }
+@test "selfcheck: 05 freeing the store's list before printing passes" { alternative_passes 05_store_before_print; }
+@test "selfcheck: 05 storing every partition's next offset each time passes" { alternative_passes 05_store_all_partitions; }
 
 @test "selfcheck: every mutant in checks/mutants has a test here" {
     for patch in "$ROOT"/checks/mutants/*.patch; do

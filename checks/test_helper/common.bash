@@ -467,6 +467,37 @@ failed_commit_stops() {
     [ "$n" -le "$max" ] || fail "Expected the program to stop at the failed commit; it went on and started $n messages. $(hint_for "$step")"
 }
 
+# A commit the broker refuses, for real: the probe gives the program's Nth commit call
+# (WORKBOOK_FAULT=refuse-commit:N, tools/probe.c) offset metadata larger than the broker
+# takes, so the broker refuses it (OFFSET_METADATA_TOO_LARGE). The test proves it
+# happened: the probe says the fault fired, and that call returned an error. Sets
+# REFUSED_P and REFUSED_NEXT (the partition and offset that commit asked for) and
+# REFUSED_VALUE (the order at REFUSED_NEXT - 1), and analyzes the run (analyze_runs).
+# A program that makes no commit of its own fails first for that (expect_own_commits
+# with HOW, "" for its default).
+# Usage: refused_commit_run STEP N COUNT HOW [args...]   (output: $BATS_TEST_TMPDIR/run.*)
+refused_commit_run() {
+    local step=$1 n=$2 count=$3 how=$4 d=$BATS_TEST_TMPDIR call; shift 4
+    WORKBOOK_FAULT=refuse-commit:$n run_step "$step" "$d/run" --crash-at 0 --idle-exit 2 --exit-at-end "$@"
+    expect_some_processed "$d/run.out"
+    analyze_runs "$count" "$d/run"
+    expect_own_commits "$step" message ${how:+"$how"}
+    grep -q "^fault refuse-commit call=$n " "$d/run.probe" 2>/dev/null || fail "$(printf '%s
+%s'         "The scenario never happened: the program made fewer than $n commit calls, so none was refused."         "It made $(count_facts call | tr -d ' ') call(s) the probe saw; it processed $(summary processed1) message(s).")"
+    call=$(facts call | grep -E ' fn=commit(_message|_queue)? ' | sed -n "${n}p")
+    [ "$(field "$call" err)" != NO_ERROR ] || [ "$(field "$call" failed)" != - ] || fail "$(printf '%s
+%s'         "The scenario never happened: the broker accepted commit call $n although the probe made it too large." "$call")"
+    REFUSED_P=$(field "$call" offsets | cut -d, -f1 | cut -d: -f1)
+    REFUSED_NEXT=$(field "$call" offsets | cut -d, -f1 | cut -d: -f2)
+    if [ "$REFUSED_P" = stored ]; then
+        # A commit of what was stored: it was for the last message started by then.
+        read -r REFUSED_P REFUSED_NEXT < <(events started "$d/run.out" |
+            awk -v t="$(field "$call" begin)" '$4 <= t { p = $1; o = $2 + 1 } END { print p, o }')
+    fi
+    REFUSED_VALUE=$(field "$(facts order "partition=$REFUSED_P" "offset=$((REFUSED_NEXT - 1))")" value)
+    REFUSED_ERR=$(field "$call" err)
+}
+
 # ------------------------------------------------------------------ the facts
 
 # One analysis of a run (and its rerun), shared by every check: build/tools/analyze reads
@@ -718,7 +749,9 @@ explain_finding() {
     msg=$(field "$line" message)
     case "$kind" in
     before-processing)
-        if [ "$by" = librdkafka ]; then
+        if [ "$by" = librdkafka ] && [ "$(setting enable.auto.offset.store)" = false ]; then
+            echo "librdkafka's auto-commit committed an offset past a message still being processed: it commits what the program stored, so the program stored an offset beyond the messages it had processed."
+        elif [ "$by" = librdkafka ]; then
             echo "librdkafka's auto-commit (enable.auto.commit) committed a message that was still being processed: librdkafka stores each offset when it hands the message over (enable.auto.offset.store), before your code has processed it."
         else
             echo "The program committed a message before it was processed: that is at-most-once, and a crash in between loses the message."
@@ -737,7 +770,10 @@ explain_finding() {
         echo "The program committed on one partition the offset of a message from another partition: each offset belongs to its own partition."
         echo "The broker recorded partition $p offset $n: the offset + 1 of $msg, which came from partition $(field "$line" message_partition)." ;;
     auto-commit)
-        if [ "$close" = 1 ]; then
+        # Blame the setting only when the program's settings (the probe) show it on.
+        if [ "$(setting enable.auto.commit "$([ "$(field "$line" phase)" = rerun ] && echo 2 || echo 1)")" = false ]; then
+            echo "A commit reached the broker that no call of the program asked for, though enable.auto.commit is off: the probe did not see the call that made it (a commit from a thread or a function it does not watch)."
+        elif [ "$close" = 1 ]; then
             echo "librdkafka committed by itself when the consumer closed: enable.auto.commit is still on, so close() commits the offsets librdkafka stored."
         else
             echo "librdkafka's auto-commit timer committed by itself: enable.auto.commit is still on, so the broker's record mixes its commits with the program's."
@@ -757,6 +793,12 @@ explain_finding() {
     store-before-processing)
         echo "The program stored an offset before the message was processed: the next automatic commit can then lose it."
         echo "It stored partition $p offset $n while $msg was still in hand." ;;
+    store-wrong-partition)
+        echo "The program stored on one partition the offset of a message from another partition: each offset belongs to its own partition."
+        echo "It stored partition $p offset $n: the offset + 1 of $msg, which came from partition $(field "$line" message_partition)." ;;
+    store-beyond)
+        echo "The program stored an offset past the message it had processed: store that message's offset + 1, no further, or the next automatic commit covers a message not processed yet."
+        echo "It stored partition $p offset $n, but offset $(field "$line" message_offset) had not been processed." ;;
     store-own-offset)
         echo "The program stored a message's own offset instead of offset + 1: the stored offset is the next one to read."
         echo "It stored partition $p offset $n after processing offset $(field "$line" processed_up_to)." ;;

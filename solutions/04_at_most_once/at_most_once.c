@@ -15,11 +15,9 @@
  * its processing has begun, ended or not.
  *
  *   TODO 1  Make only this program's own commits count, as in step 02.
- *   TODO 2  Before processing a message, have the broker record it as
- *           done, and wait for the broker to say so. Then print the
- *           `committed` line with step_committed(). If the broker
- *           refuses, report it and stop without processing the message:
- *           close the consumer and exit 1.
+ *   TODO 2  Have the broker record each message as done before any
+ *           work on it starts, then print the `committed` line with
+ *           step_committed(). And if the broker refuses?
  *
  * Then `make run STEP=04` with a crash and a rerun (README.md), and compare
  * with step 02: same crash, opposite outcome.
@@ -136,24 +134,25 @@ int main(int argc, char **argv) {
                         continue;
                 }
 
-                step_started(rkm);
-
-                /* TODO 2: At-most-once: before any work on this message,
-                 * the broker must record it as done, so that whatever
-                 * happens next, no restart hands it out again.
-                 *   - Which offset must the broker record for that: the
-                 *     message's own, or the next one to read?
+                /* TODO 2: At-most-once: the broker must record this
+                 * message as done before any work on it starts, so that
+                 * whatever happens next, no restart hands it out again.
+                 *   - Where among the three lines below does that go?
+                 *   - Which offset must the broker record: the message's
+                 *     own, or the next one to read?
                  *   - Step 02 committed one message with one call. Is
-                 *     the commit done when that call returns, or must
-                 *     the program wait for the broker's answer? What if
-                 *     the program crashes while the commit is still on
-                 *     its way? (rdkafka.h, "Offset management".)
+                 *     the commit done when that call returns, or when the
+                 *     broker has answered? What if the program crashes
+                 *     while it is still on its way? (rdkafka.h, section
+                 *     "KafkaConsumer (C)": the commit functions.)
+                 *   - The broker can refuse a commit. Step 02 had already
+                 *     processed its message when that happened; here,
+                 *     what may the program do with this message then, and
+                 *     how does whoever runs it find out? (The check makes
+                 *     one commit fail; README.md says what it expects.)
                  * On success print the line with
-                 * step_committed(partition, next offset). On failure
-                 * print rd_kafka_err2name() and rd_kafka_err2str() of the
-                 * error on stderr, set status = 1, stop the loop, and do
-                 * NOT process the message: its commit is not recorded, so
-                 * a restart will hand it out again. */
+                 * step_committed(partition, next offset). */
+                step_started(rkm);
                 /* SOLUTION (TODO 2): commit offset + 1 and wait for the
                  * broker's answer (async = 0), all before step_work(). */
                 err = rd_kafka_commit_message(rk, rkm, 0);
