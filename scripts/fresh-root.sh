@@ -71,7 +71,7 @@ t=$SECONDS
 status=0
 env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 TERM=dumb \
     KAFKA_PORT="$port" \
-    bwrap --bind "$dir/run" / --proc /proc --dev /dev --tmpfs /tmp --tmpfs /run \
+    bwrap --bind "$dir/run" / --proc /proc --dev /dev --perms 1777 --tmpfs /tmp --tmpfs /run \
         --bind "$jars" /root/.cache/kafka-commit-workbook \
         --chdir /work/workbook --die-with-parent \
         bash .ci/run >"$dir/run.log" 2>&1 </dev/null || status=$?
