@@ -88,6 +88,10 @@ mutant_fails() {
 @test "selfcheck: 07 storing offset instead of offset+1 fails" { mutant_fails 07_offset_not_next; }
 @test "selfcheck: 07 not starting at the database's offsets fails" { mutant_fails 07_kafka_offsets; }
 @test "selfcheck: 07 step 02's strategy without a key fails" { mutant_fails 07_kafka_commit_no_key; }
+@test "selfcheck: 07 looking start offsets up by list position fails" { mutant_fails 07_start_by_list_index; }
+@test "selfcheck: 07 reading start offsets once per run fails" { mutant_fails 07_offsets_read_once; }
+@test "selfcheck: 07 starting at Kafka's offsets, commit kept, fails" { mutant_fails 07_kafka_start_commit_kept; }
+@test "selfcheck: 07 committing the order before its work fails" { mutant_fails 07_commit_before_work; }
 
 @test "selfcheck: 01 committing by itself as well fails" { mutant_fails 01_extra_manual_commit; }
 @test "selfcheck: 01 with a 30 s interval fails" { mutant_fails 01_long_interval; }
