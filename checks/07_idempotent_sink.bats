@@ -66,6 +66,10 @@ db_problems() {
                 printf "partition %d: the table offsets says %d, the offset of its last order: either the offset stored is the order'"'"'s own, not offset + 1 (the NEXT to read), or the order and its offset went in two transactions and the kill fell between them. Store offset + 1, in ONE transaction with the order (TODO 1).\n", p, next_off
             else if (next_off == last && ((p " " last) in done || (NR > 1 && same == NR)))
                 printf "partition %d: its last order (offset %d) was processed, and the table offsets says %d: that is the order itself. Store the NEXT offset to read, offset + 1, or every rerun writes that order again.\n", p, last, next_off
+            else if (next_off < last)
+                # A kill between two transactions leaves it one behind, at the order
+                # being written (next = last): further behind, it was not kept up.
+                printf "partition %d: its next offset was not updated as orders were recorded: the table offsets says %d, but orders up to offset %d are in the database. Each order must update its partition'"'"'s row (insert it the first time, update it after), in ONE transaction with the order (TODO 1).\n", p, next_off, last
             else if (next_off <= last)
                 printf "partition %d: the order at offset %d is in the database, but the table offsets still says %d: the kill came after the order was written and before its offset was. Write both in ONE transaction (TODO 1).\n", p, last, next_off
             else if (next_off > last + 1)
@@ -80,13 +84,16 @@ ended_by_itself() {
     local prefix=$1 what=$2 p o v why=""
     read -r p o v _ < <(events started "$prefix.out" | tail -n 1)
     if grep -q 'UNIQUE constraint failed' "$prefix.err"; then
-        why=$(printf '%s\n' "It tried to write $v (partition $p, offset $o), which the database already had, and the primary key refused it." \
+        # The cause first: the same line whichever run met it.
+        why=$(printf '%s\n' "Start each assigned partition at the next offset the database holds for it (TODO 2), not where Kafka's committed offsets say: the program wrote an order the database already had, and the primary key refused it." \
+            "It tried to write $v (partition $p, offset $o)." \
             "The table offsets said (partition: next offset): $(db_offsets | awk '{ printf "%s%s: %s", (NR > 1 ? ", " : ""), $1, $2 }')." \
-            "The run started (partition: offset): $(events started "$prefix.out" | awk '!($1 in s) { s[$1] = 1; printf "%s%s: %s", (n++ ? ", " : ""), $1, $2 }')." \
-            "Start each assigned partition at the next offset the database holds for it (TODO 2), not where Kafka's committed offsets say.")
+            "The run started (partition: offset): $(events started "$prefix.out" | awk '!($1 in s) { s[$1] = 1; printf "%s%s: %s", (n++ ? ", " : ""), $1, $2 }').")
+        fail "$(printf '%s\n%s exited %s (%s) by itself.\nLast lines of its stderr:\n%s\n%s' "$why" "$what" "$STEP_STATUS" \
+            "$(status_meaning "$STEP_STATUS")" "$(tail -n 4 "$prefix.err")" "$(hint_for $STEP)")"
     fi
-    fail "$(printf '%s exited %s (%s) by itself.\n%s\nLast lines of its stderr:\n%s\n%s' "$what" "$STEP_STATUS" \
-        "$(status_meaning "$STEP_STATUS")" "$why" "$(tail -n 4 "$prefix.err")" "$(hint_for $STEP)")"
+    fail "$(printf '%s exited %s (%s) by itself.\nLast lines of its stderr:\n%s\n%s' "$what" "$STEP_STATUS" \
+        "$(status_meaning "$STEP_STATUS")" "$(tail -n 4 "$prefix.err")" "$(hint_for $STEP)")"
 }
 
 # start_step, but with timeout(1) inside a subshell whose own stderr is discarded, so
@@ -106,14 +113,36 @@ start_killable() {
 }
 program_pid() { local t; t=$(pgrep -P "$STEP_PID") && pgrep -P "$t"; }
 
-# Wait until PREFIX.out has N `processed` lines; returns 1 when the program ended first.
+# Wait until PREFIX.out has N `processed` lines; returns 1 when the program ended first,
+# 2 when RUN_TIMEOUT passed. (No fail in here: called as a condition, bats' fail only
+# returns, and the loop would go on saying it, once every 50 ms.)
 wait_processed() {
     local out=$1 n=$2 deadline=$((SECONDS + RUN_TIMEOUT))
     while [ "$(grep -c '^processed ' "$out" 2>/dev/null || true)" -lt "$n" ]; do
         kill -0 "$STEP_PID" 2>/dev/null || return 1
-        [ $SECONDS -lt $deadline ] || fail "waited ${RUN_TIMEOUT}s for $n 'processed' lines in $out"
+        [ $SECONDS -lt $deadline ] || return 2
         sleep 0.05
     done
+}
+
+# The program under kill -9 processed fewer than N orders in RUN_TIMEOUT: say what it did
+# and what that most likely means. The first line depends only on what it did, so that
+# the same cause in several tests is said once (scripts/bats-report: "same cause as").
+# Usage: stuck_before OUT N
+stuck_before() {
+    local out=$1 n=$2 err=${1%.out}.err started processed why
+    started=$(grep -c '^started ' "$out" 2>/dev/null || true)
+    processed=$(grep -c '^processed ' "$out" 2>/dev/null || true)
+    if ! grep -q '^% assigned' "$err" 2>/dev/null; then
+        why="it was never handed a partition. Most likely its rebalance callback does not assign the partitions the group hands it (or the group never settled on a very busy machine)."
+    elif [ "${started:-0}" -eq 0 ]; then
+        why="it was handed its partitions, but no order came, though the topic holds $COUNT. Most likely the assignment set each partition to start past its last order (at the end): a partition the database has never seen must start at the beginning (TODO 2)."
+    else
+        why="it started an order and never finished it. Most likely it is stuck in the database: a transaction left open, or a lock held by another connection."
+    fi
+    fail "$(printf '%s\n%s\n%s\n%s' "The program processed fewer than $n orders within ${RUN_TIMEOUT}s (before the kill was due): $why" \
+        "It printed ${started:-0} started and ${processed:-0} processed lines; the table offsets held (partition: next offset): $(db_offsets | awk '{ printf "%s%s: %s", (NR > 1 ? ", " : ""), $1, $2 } END { if (NR == 0) printf "no row" }')." \
+        "Its stderr ends with: $(tail -n 3 "$err")" "$(hint_for $STEP)")"
 }
 
 # Start the program, wait for 2 `processed` lines and a random 100-349 ms more, then
@@ -124,7 +153,13 @@ kill_once() {
     local i=$1 judge=$2 d=$BATS_TEST_TMPDIR delay problems
     member_opts
     start_killable $STEP "$d/run$i" -p "$WORK_MS" --crash-at 0 --db "$DB" "${MEMBER_OPTS[@]}"
-    if ! wait_processed "$d/run$i.out" 2; then
+    local waited=0
+    wait_processed "$d/run$i.out" 2 || waited=$?
+    if [ "$waited" -eq 2 ]; then
+        kill -KILL $(program_pid) 2>/dev/null || true
+        wait "$STEP_PID" 2>/dev/null || true; STEP_PID=
+        stuck_before "$d/run$i.out" 2
+    elif [ "$waited" -eq 1 ]; then
         STEP_STATUS=0; wait "$STEP_PID" || STEP_STATUS=$?; STEP_PID=
         ended_by_itself "$d/run$i" "Run $i (before kill -9 number $i)"
     fi
@@ -138,8 +173,9 @@ kill_once() {
     fi
     [ "$judge" = 1 ] || return 0
     problems=$(db_problems "$d/run$i.out")
-    [ -z "$problems" ] || fail "$(printf 'After kill -9 number %s (%s after its 2nd processed line) the database no longer matches itself:\n%s\n%s' \
-        "$i" "${delay}ms" "$problems" "$(hint_for $STEP)")"
+    # The cause first (the same line whichever kill found it), then when.
+    [ -z "$problems" ] || fail "$(printf '%s\n(After kill -9 number %s, %s after its 2nd processed line: the database must match itself after any kill.)\n%s' \
+        "$problems" "$i" "${delay}ms" "$(hint_for $STEP)")"
 }
 
 # The run to the end, after the kills: it must end by --idle-exit.

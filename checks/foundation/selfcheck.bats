@@ -92,6 +92,8 @@ mutant_fails() {
 @test "selfcheck: 07 reading start offsets once per run fails" { mutant_fails 07_offsets_read_once; }
 @test "selfcheck: 07 starting at Kafka's offsets, commit kept, fails" { mutant_fails 07_kafka_start_commit_kept; }
 @test "selfcheck: 07 committing the order before its work fails" { mutant_fails 07_commit_before_work; }
+@test "selfcheck: 07 never updating the offsets row fails, not blamed on two transactions" { mutant_fails 07_offsets_never_updated; }
+@test "selfcheck: 07 starting unseen partitions at the end fails, saying what it waited for" { mutant_fails 07_unseen_at_end; }
 
 @test "selfcheck: 01 committing by itself as well fails" { mutant_fails 01_extra_manual_commit; }
 @test "selfcheck: 01 with a 30 s interval fails" { mutant_fails 01_long_interval; }
@@ -134,6 +136,11 @@ alternative_passes() {
 }
 
 @test "selfcheck: 03 re-committing unchanged offsets (harmless) passes" { alternative_passes 03_recommit_unchanged; }
+@test "selfcheck: 07 storing the offset before the work, in the same transaction, passes" { alternative_passes 07_offset_stored_before_work; }
+@test "selfcheck: 07 check-then-insert and update-then-insert, BEGIN IMMEDIATE, passes" { alternative_passes 07_check_then_insert; }
+@test "selfcheck: 07 INSERT OR IGNORE and INSERT OR REPLACE passes" { alternative_passes 07_insert_or_ignore_replace; }
+@test "selfcheck: 07 an asynchronous Kafka commit kept for make lag passes" { alternative_passes 07_async_kafka_commit; }
+@test "selfcheck: 07 assigning a list of its own, in reverse order, passes" { alternative_passes 07_assign_own_list; }
 
 @test "selfcheck: every mutant in checks/mutants has a test here" {
     for patch in "$ROOT"/checks/mutants/*.patch; do
