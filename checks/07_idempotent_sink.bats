@@ -82,7 +82,7 @@ db_problems() {
 # Usage: ended_by_itself PREFIX WHAT   (STEP_STATUS set)
 ended_by_itself() {
     local prefix=$1 what=$2 p o v why=""
-    read -r p o v _ < <(events started "$prefix.out" | tail -n 1)
+    read -r p o v _ < <(events started "$prefix.out" | tail -n 1) || true
     if grep -q 'UNIQUE constraint failed' "$prefix.err"; then
         # The cause first: the same line whichever run met it.
         why=$(printf '%s\n' "Start each assigned partition at the next offset the database holds for it (TODO 2), not where Kafka's committed offsets say: the program wrote an order the database already had, and the primary key refused it." \
@@ -92,7 +92,9 @@ ended_by_itself() {
         fail "$(printf '%s\n%s exited %s (%s) by itself.\nLast lines of its stderr:\n%s\n%s' "$why" "$what" "$STEP_STATUS" \
             "$(status_meaning "$STEP_STATUS")" "$(tail -n 4 "$prefix.err")" "$(hint_for $STEP)")"
     fi
-    fail "$(printf '%s exited %s (%s) by itself.\nLast lines of its stderr:\n%s\n%s' "$what" "$STEP_STATUS" \
+    # Ended normally having processed nothing: it waited for orders that never came.
+    [ "$STEP_STATUS" -ne 0 ] || grep -q '^processed ' "$prefix.out" 2>/dev/null || why="The program processed no order: $(idle_why "$prefix.out")"
+    fail "$(printf '%s%s exited %s (%s) by itself.\nLast lines of its stderr:\n%s\n%s' "${why:+$why$'\n'}" "$what" "$STEP_STATUS" \
         "$(status_meaning "$STEP_STATUS")" "$(tail -n 4 "$prefix.err")" "$(hint_for $STEP)")"
 }
 
@@ -118,30 +120,54 @@ program_pid() { local t; t=$(pgrep -P "$STEP_PID") && pgrep -P "$t"; }
 # returns, and the loop would go on saying it, once every 50 ms.)
 wait_processed() {
     local out=$1 n=$2 deadline=$((SECONDS + RUN_TIMEOUT))
-    while [ "$(grep -c '^processed ' "$out" 2>/dev/null || true)" -lt "$n" ]; do
+    local seen
+    while seen=$(grep -c '^processed ' "$out" 2>/dev/null || true); [ "${seen:-0}" -lt "$n" ]; do
         kill -0 "$STEP_PID" 2>/dev/null || return 1
         [ $SECONDS -lt $deadline ] || return 2
         sleep 0.05
     done
 }
 
+# Why the program of OUT processed (next to) nothing, most likely, from what it did: one
+# sentence, the same whichever test met it. Usage: idle_why OUT
+idle_why() {
+    local out=$1 err=${1%.out}.err started
+    started=$(grep -c '^started ' "$out" 2>/dev/null || true)
+    if ! grep -q '^% assigned' "$err" 2>/dev/null; then
+        echo "it was never handed a partition. Most likely its rebalance callback does not assign the partitions the group hands it (or the group never settled on a very busy machine)."
+    elif [ "${started:-0}" -eq 0 ]; then
+        echo "it was handed its partitions, but no order came, though the topic holds some. Most likely the assignment set each partition to start past its last order (at the end): a partition the database has never seen must start at the beginning (TODO 2)."
+    else
+        echo "it started an order and never finished it. Most likely it is stuck in the database: a transaction left open, or a lock held by another connection."
+    fi
+}
+
+# The first line of every failure whose cause is an order recorded without its partition's
+# row in `offsets` (TODO 1 not done): the same in every test, so a report says it once.
+NO_OFFSETS_ROW="The table offsets holds no row for a partition whose orders are recorded: nothing in the database says where to resume it. Write each order's partition and next offset (offset + 1) there, in the same transaction as the order (TODO 1)."
+
+# Fail when database FILE holds orders of a partition that has no row in `offsets`.
+# Usage: expect_offsets_rows FILE WHAT   (WHAT: the run(s) that wrote it, for the evidence)
+expect_offsets_rows() {
+    local missing
+    missing=$(sqlite3 -batch "$1" "SELECT o.partition, COUNT(*) FROM orders o WHERE NOT EXISTS (SELECT 1 FROM offsets f
+        WHERE f.topic = '$TOPIC' AND f.partition = o.partition) GROUP BY o.partition ORDER BY o.partition" 2>/dev/null |
+        awk -F'|' '{ printf "%s%s: %s", (NR > 1 ? ", " : ""), $1, $2 }')
+    [ -z "$missing" ] || fail "$(printf '%s\n%s\n%s' "$NO_OFFSETS_ROW" \
+        "After $2, orders recorded on partitions with no row in offsets (partition: orders): $missing." "$(hint_for $STEP)")"
+}
+
 # The program under kill -9 processed fewer than N orders in RUN_TIMEOUT: say what it did
 # and what that most likely means. The first line depends only on what it did, so that
 # the same cause in several tests is said once (scripts/bats-report: "same cause as").
-# Usage: stuck_before OUT N
+# Usage: stuck_before OUT N [ORDERS]   (ORDERS in the topic, default COUNT)
 stuck_before() {
-    local out=$1 n=$2 err=${1%.out}.err started processed why
+    local out=$1 n=$2 total=${3:-$COUNT} err=${1%.out}.err started processed why
     started=$(grep -c '^started ' "$out" 2>/dev/null || true)
     processed=$(grep -c '^processed ' "$out" 2>/dev/null || true)
-    if ! grep -q '^% assigned' "$err" 2>/dev/null; then
-        why="it was never handed a partition. Most likely its rebalance callback does not assign the partitions the group hands it (or the group never settled on a very busy machine)."
-    elif [ "${started:-0}" -eq 0 ]; then
-        why="it was handed its partitions, but no order came, though the topic holds $COUNT. Most likely the assignment set each partition to start past its last order (at the end): a partition the database has never seen must start at the beginning (TODO 2)."
-    else
-        why="it started an order and never finished it. Most likely it is stuck in the database: a transaction left open, or a lock held by another connection."
-    fi
-    fail "$(printf '%s\n%s\n%s\n%s' "The program processed fewer than $n orders within ${RUN_TIMEOUT}s (before the kill was due): $why" \
-        "It printed ${started:-0} started and ${processed:-0} processed lines; the table offsets held (partition: next offset): $(db_offsets | awk '{ printf "%s%s: %s", (NR > 1 ? ", " : ""), $1, $2 } END { if (NR == 0) printf "no row" }')." \
+    why=$(idle_why "$out")
+    fail "$(printf '%s\n%s\n%s\n%s' "The program processed $([ "${processed:-0}" -eq 0 ] && echo "no order" || echo "too few orders"): $why" \
+        "It was to process $n within ${RUN_TIMEOUT}s, before the kill was due (the topic holds $total). It printed ${started:-0} started and ${processed:-0} processed lines; the table offsets held (partition: next offset): $(db_offsets | awk '{ printf "%s%s: %s", (NR > 1 ? ", " : ""), $1, $2 } END { if (NR == 0) printf "no row" }')." \
         "Its stderr ends with: $(tail -n 3 "$err")" "$(hint_for $STEP)")"
 }
 
@@ -174,6 +200,7 @@ kill_once() {
     [ "$judge" = 1 ] || return 0
     problems=$(db_problems "$d/run$i.out")
     # The cause first (the same line whichever kill found it), then when.
+    ! grep -q 'has no row for it' <<<"$problems" || problems=$(printf '%s\n%s' "$NO_OFFSETS_ROW" "$problems")
     [ -z "$problems" ] || fail "$(printf '%s\n(After kill -9 number %s, %s after its 2nd processed line: the database must match itself after any kill.)\n%s' \
         "$problems" "$i" "${delay}ms" "$(hint_for $STEP)")"
 }
@@ -276,6 +303,14 @@ wait_assignments() {
 #   elsewhere        anything else (Kafka's committed offsets, auto.offset.reset...)
 # The first order each partition started after the assignment is where it started; a
 # partition with no order after it tells nothing.
+# Fail when the run of PREFIX (ended, STEP_STATUS set) processed no order, with why.
+# Usage: expect_processed PREFIX WHAT
+expect_processed() {
+    grep -q '^processed ' "$1.out" 2>/dev/null && return 0
+    fail "$(printf '%s\n%s\nIts stderr ends with:\n%s\n%s' "The program processed no order: $(idle_why "$1.out")" \
+        "$2 exited $STEP_STATUS ($(status_meaning "$STEP_STATUS"))." "$(tail -n 4 "$1.err")" "$(hint_for $STEP)")"
+}
+
 # Usage: start_problems PREFIX SEED
 start_problems() {
     awk -v seedf="$2" '
@@ -361,6 +396,8 @@ expect_all_once() {
     fresh_topic 13
     run -0 timeout 30 "$TOOLS/populate" -b "$BROKER" -t "$TOPIC" -n 1 --first 15 --force
     run_step $STEP "$d/seed" -p 10 --crash-at 0 --idle-exit 2 --exit-at-end --db "$DB"
+    expect_processed "$d/seed" "The first run (one member, every partition, to the end)"
+    expect_offsets_rows "$DB" "the first run (one member, every partition, to the end)"
     [ "$STEP_STATUS" -eq 0 ] || ended_by_itself "$d/seed" "The first run (one member, every partition, to the end)"
     seed=$(db_offsets_in "$DB" | tr '\n' ' ')
     [ "$seed" = "0 5 1 4 2 5 " ] || fail "$(printf 'The first run (one member, every partition, to the end) left the table offsets at (partition next_offset) %s; expected 0 5 1 4 2 5, the log ends. The kill test above says more.\n%s' "$seed" "$(hint_for $STEP)")"
@@ -382,12 +419,13 @@ expect_all_once() {
 
     # 12 orders more (Order-16..27, 4 per partition); each member processes its own.
     run -0 timeout 30 "$TOOLS/populate" -b "$BROKER" -t "$TOPIC" -n 12 --first 16 --force
-    # Until the 12 are processed, or nothing more for 3 s (a member that skipped some).
+    # Until the 12 are processed, or nothing more for 8 s (a member that skipped some:
+    # only wrong work waits that long).
     for _ in $(seq 1 $((RUN_TIMEOUT * 10))); do
         n=$(cat "$d/a.out" "$d/b.out" | grep -c '^processed ' || true)
         [ "$n" -ge 12 ] && break
         if [ "$n" -eq "$last" ]; then still=$((still + 1)); else still=0 last=$n; fi
-        [ "$still" -lt 30 ] || break
+        [ "$still" -lt 80 ] || break
         kill -0 "$a" 2>/dev/null && kill -0 "$b" 2>/dev/null || break
         sleep 0.1
     done
@@ -421,7 +459,7 @@ handed_again() {
 }
 
 @test "07: a member joins and leaves during the run: after each assignment the partitions start at the database's next offsets" {
-    local d=$BATS_TEST_TMPDIR a b attempt again st_a st_b
+    local d=$BATS_TEST_TMPDIR a b attempt again st_a st_b waited=0
     # The member that joins and leaves is a fixed program: the reference solution, with a
     # database of its own and no Kafka commit; it processes 2 orders, then leaves.
     run make -s -C "$ROOT" "build/solutions/$STEP"
@@ -431,7 +469,14 @@ handed_again() {
         # client.id orders the members: the range assignor gives the first partitions 0
         # and 1, the one that joins partition 2.
         start_member "$d/a" "$DB" -p 80 --idle-exit 3 -X client.id=a-member; a=$PID_OUT
-        wait_for_lines "$d/a.out" processed 5
+        STEP_PID=$a waited=0
+        wait_processed "$d/a.out" 5 || waited=$?
+        STEP_PID=
+        [ "$waited" -ne 2 ] || stuck_before "$d/a.out" 5 60
+        if [ "$waited" -eq 1 ]; then
+            STEP_STATUS=0; wait "$a" || STEP_STATUS=$?
+            ended_by_itself "$d/a" "The first member (before the second joined)"
+        fi
         timeout -k 2 "$RUN_TIMEOUT" "$ROOT/build/solutions/$STEP" -b "$BROKER" -t "$TOPIC" -g "$GROUP" "${SESSION_OPTS[@]}" \
             -p 80 --crash-at 0 --max 2 --idle-exit 5 --db "$d/b.db" -X client.id=z-member >"$d/b.out" 2>"$d/b.err" </dev/null 3>&- &
         b=$!
@@ -446,6 +491,7 @@ handed_again() {
     done
     [ -n "$again" ] || fail "In 3 tries the first member was never handed again a partition it had recorded orders of, so this test proved nothing (on a busy machine the second member may join too late): run the check again."
 
+    expect_offsets_rows "$DB" "a run in which another member joined and left"
     expect_starts "$d/a" /dev/null "A second member joined while this one was working, and left; this one was then handed partitions again: $(assignments "$d/a") assignments in one run, with recorded orders (partition:next offset) ${again% }."
     STEP_STATUS=$st_a
     [ "$st_a" -eq 0 ] || ended_by_itself "$d/a" "The member that stayed (a second one joined and left)"
@@ -458,6 +504,8 @@ handed_again() {
     fresh_topic 30
     first_group=$GROUP
     run_step $STEP "$d/run1" -p 10 --crash-at 0 --max 12 --idle-exit 3 --db "$DB"
+    expect_processed "$d/run1" "The first run (--max 12)"
+    expect_offsets_rows "$DB" "the first run (--max 12)"
     [ "$STEP_STATUS" -eq 0 ] || ended_by_itself "$d/run1" "The first run (--max 12)"
     n=$(grep -c '^processed ' "$d/run1.out" || true)
     [ "$n" -eq 12 ] || fail "The first run (--max 12) processed $n orders, not 12. $(hint_for $STEP)"
@@ -482,7 +530,7 @@ handed_again() {
 # Usage: expect_only_finished_recorded PREFIX OUTS...
 expect_only_finished_recorded() {
     local prefix=$1 p o v early late; shift
-    read -r p o v _ < <(events started "$prefix.out" | tail -n 1)
+    read -r p o v _ < <(events started "$prefix.out" | tail -n 1) || true
     early=$(comm -23 <(sql "SELECT value FROM orders" | sort) <(events processed "$@" | awk '{ print $3 }' | sort -u))
     [ -z "$early" ] || fail "$(printf '%s\n%s\n%s\n%s' \
         "An order was recorded as done before its work had finished: the program crashed in the middle of the work of $v (partition $p, offset $o), and the database holds $(echo $early) (its row and its offset were committed before the work)." \
@@ -502,7 +550,8 @@ expect_only_finished_recorded() {
     # --crash-at N: the program dies (exit 3, no close, no rollback) halfway through the
     # work of its Nth order, a known point: that order started and never finished.
     run_step $STEP "$d/crash1" -p 200 --crash-at 4 --idle-exit 3 --db "$DB" "${MEMBER_OPTS[@]}"
-    expect_some_processed "$d/crash1.out"
+    expect_processed "$d/crash1" "The run to crash in the work of its 4th order"
+    expect_offsets_rows "$DB" "a run that crashed in the work of its 4th order"
     expect_exit 3 "from the simulated crash in the work of the 4th order" "$d/crash1"
     expect_only_finished_recorded "$d/crash1" "$d/crash1.out"
     crashed+=" $(events started "$d/crash1.out" | tail -n 1 | awk '{ print $3 }')"
