@@ -362,6 +362,17 @@ expect_starts() {
     fail "$(printf '%s\n%s\n%s\n%s' "$cause" "$(printf '%s\n' "$problems" | cut -d'|' -f2- | head -n 3)" "$3" "$(hint_for $STEP)")"
 }
 
+# Copy database FILE to FILE2 (same folder). Under the grader's sandbox a --db path is a
+# link to a folder of the sandbox's own (scripts/sandbox.sh): the copy goes there, with
+# the original's owner, and FILE2 becomes a link to it, as the sandbox would make it.
+# Usage: copy_db FILE FILE2
+copy_db() {
+    local real dir
+    real=$(readlink -f "$1") dir=$(dirname "$(readlink -f "$1")")
+    cp -p "$real" "$dir/$(basename "$2")"
+    [ "$dir" = "$(cd "$(dirname "$2")" && pwd -P)" ] || ln -sfn "$dir/$(basename "$2")" "$2"
+}
+
 # Start the program under test in the background (with the probe) on database FILE;
 # sets PID_OUT to its process.
 # Usage: start_member PREFIX FILE [args...]
@@ -402,7 +413,7 @@ expect_all_once() {
     seed=$(db_offsets_in "$DB" | tr '\n' ' ')
     [ "$seed" = "0 5 1 4 2 5 " ] || fail "$(printf 'The first run (one member, every partition, to the end) left the table offsets at (partition next_offset) %s; expected 0 5 1 4 2 5, the log ends. The kill test above says more.\n%s' "$seed" "$(hint_for $STEP)")"
     db_offsets_in "$DB" >"$d/seed.offsets"
-    cp "$DB" "$d/a.db"; cp "$DB" "$d/b.db"
+    copy_db "$DB" "$d/a.db"; copy_db "$DB" "$d/b.db"
 
     # Two members, static (a member that ends does not make the other rebalance), and
     # the round-robin assignor: one gets partitions 0 and 2, the other partition 1,
