@@ -498,7 +498,8 @@ handed_again() {
         again=$(handed_again "$d/a")
         [ -n "$again" ] && grep -q '^processed ' "$d/b.out" && break
         note "try $attempt: the second member came and went, but the first was never handed again a partition it had recorded orders of (exit $st_b); again"
-        [ "$attempt" -eq 3 ] || { rm -f "$DB" "$d/b.db"; forget_fresh; }
+        # The database itself, not only the link the grader's sandbox makes to it.
+        [ "$attempt" -eq 3 ] || { rm -f "$(readlink -f "$DB")" "$DB" "$d/b.db"; forget_fresh; }
     done
     [ -n "$again" ] || fail "In 3 tries the first member was never handed again a partition it had recorded orders of, so this test proved nothing (on a busy machine the second member may join too late): run the check again."
 
