@@ -59,6 +59,7 @@ build/solutions/%: $$(wildcard solutions/$$*/*.c) tools/step.c tools/step.h | bu
 SQLITE_LIBS := $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
 build/steps/07_idempotent_sink build/solutions/07_idempotent_sink: LDLIBS += $(SQLITE_LIBS)
 build/mutants/07_%: LDLIBS += $(SQLITE_LIBS)
+build/alternatives/07_%: LDLIBS += $(SQLITE_LIBS)
 
 build/tools build/steps build/solutions:
 	@mkdir -p $@

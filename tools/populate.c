@@ -23,6 +23,10 @@
  * delivered before the next and reported on stdout ("sent Order-N
  * partition=P"): a topic that fills while consumers read it (watch the lag
  * of step 08; make a rebalance land while a batch is being collected).
+ *
+ * --first N numbers them from Order-N on (message i still goes to partition
+ * (i-1) % partitions): more orders, none with the value of an earlier one
+ * (step 07's check adds orders to a topic whose first ones are recorded).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -31,7 +35,7 @@
 #include "kit.h"
 
 static const char usage[] =
-    "usage: populate [-b BROKER] [-t TOPIC] [-n COUNT] [--force] [-e MS]\n"
+    "usage: populate [-b BROKER] [-t TOPIC] [-n COUNT] [--force] [-e MS] [--first N]\n"
     "  Write Order-1 ... Order-COUNT to TOPIC, round-robin over its partitions.\n"
     "  -b BROKER  broker address (default " KIT_BROKER ")\n"
     "  -t TOPIC   topic name (default orders)\n"
@@ -39,6 +43,8 @@ static const char usage[] =
     "  --force    write even if the topic already holds messages\n"
     "  -e MS      (--every) one message every MS milliseconds, each delivered\n"
     "             before the next and reported on stdout (sent Order-N partition=P)\n"
+    "  --first N  number them from Order-N on (default 1); with --force, more\n"
+    "             orders after the first N-1\n"
     "  -h         show this help\n";
 
 /* What the delivery report callback learns, message by message. */
@@ -97,9 +103,10 @@ static void sleep_ms(long ms)
 /* Queue COUNT messages; librdkafka sends them in the background. With
  * every_ms > 0, wait for each one's delivery, say so, then pause. */
 static int produce_all(rd_kafka_t *rk, const char *topic, int partitions,
-                       long count, long every_ms, struct deliveries *d)
+                       long first, long count, long every_ms,
+                       struct deliveries *d)
 {
-    for (long i = 1; i <= count; i++) {
+    for (long i = first; i < first + count; i++) {
         char value[32];
         int len = snprintf(value, sizeof value, "Order-%ld", i);
         int32_t partition = (int32_t)((i - 1) % partitions);
@@ -127,7 +134,7 @@ static int produce_all(rd_kafka_t *rk, const char *topic, int partitions,
             }
             printf("sent %s partition=%d\n", value, (int)partition);
             fflush(stdout);
-            if (i < count)
+            if (i < first + count - 1)
                 sleep_ms(every_ms);
         }
     }
@@ -140,10 +147,11 @@ int main(int argc, char **argv)
         {"force", no_argument, NULL, 'f'},
         {"every", required_argument, NULL, 'e'},
         {"help", no_argument, NULL, 'h'},
+        {"first", required_argument, NULL, 'F'},
         {NULL, 0, NULL, 0},
     };
     const char *broker = KIT_BROKER, *topic = "orders";
-    long count = 100, every_ms = 0;
+    long count = 100, every_ms = 0, first = 1;
     int force = 0, opt, rc = 1;
 
     kit_prog = "populate";
@@ -154,6 +162,7 @@ int main(int argc, char **argv)
         case 'n': count = kit_number('n', optarg, 1, 100000000, usage); break;
         case 'f': force = 1; break;
         case 'e': every_ms = kit_number('e', optarg, 1, 3600000, usage); break;
+        case 'F': first = kit_number('F', optarg, 1, 100000000, usage); break;
         case 'h': kit_usage(usage, 0);
         default:  kit_usage(usage, 2);
         }
@@ -198,8 +207,8 @@ int main(int argc, char **argv)
                "(use --force to add %ld more)\n",
                topic, already, kit_s(already), count);
         rc = 0;
-    } else if (produce_all(rk, topic, t->partition_cnt, count, every_ms,
-                           &d) == 0) {
+    } else if (produce_all(rk, topic, t->partition_cnt, first, count,
+                           every_ms, &d) == 0) {
         /* Wait for the last delivery reports. */
         if (rd_kafka_flush(rk, 60000) != RD_KAFKA_RESP_ERR_NO_ERROR)
             kit_err("%ld of %ld messages still undelivered after 60 s",

@@ -88,6 +88,12 @@ mutant_fails() {
 @test "selfcheck: 07 storing offset instead of offset+1 fails" { mutant_fails 07_offset_not_next; }
 @test "selfcheck: 07 not starting at the database's offsets fails" { mutant_fails 07_kafka_offsets; }
 @test "selfcheck: 07 step 02's strategy without a key fails" { mutant_fails 07_kafka_commit_no_key; }
+@test "selfcheck: 07 looking start offsets up by list position fails" { mutant_fails 07_start_by_list_index; }
+@test "selfcheck: 07 reading start offsets once per run fails" { mutant_fails 07_offsets_read_once; }
+@test "selfcheck: 07 starting at Kafka's offsets, commit kept, fails" { mutant_fails 07_kafka_start_commit_kept; }
+@test "selfcheck: 07 committing the order before its work fails" { mutant_fails 07_commit_before_work; }
+@test "selfcheck: 07 never updating the offsets row fails, not blamed on two transactions" { mutant_fails 07_offsets_never_updated; }
+@test "selfcheck: 07 starting unseen partitions at the end fails, saying what it waited for" { mutant_fails 07_unseen_at_end; }
 
 @test "selfcheck: 01 committing by itself as well fails" { mutant_fails 01_extra_manual_commit; }
 @test "selfcheck: 01 with a 30 s interval fails" { mutant_fails 01_long_interval; }
@@ -157,6 +163,11 @@ alternative_passes() {
 @test "selfcheck: 05 with the legacy rd_kafka_offset_store (adds the +1 itself) passes" { alternative_passes 05_legacy_offset_store; }
 @test "selfcheck: 05 freeing the store's list before printing passes" { alternative_passes 05_store_before_print; }
 @test "selfcheck: 05 storing every partition's next offset each time passes" { alternative_passes 05_store_all_partitions; }
+@test "selfcheck: 07 storing the offset before the work, in the same transaction, passes" { alternative_passes 07_offset_stored_before_work; }
+@test "selfcheck: 07 check-then-insert and update-then-insert, BEGIN IMMEDIATE, passes" { alternative_passes 07_check_then_insert; }
+@test "selfcheck: 07 INSERT OR IGNORE and INSERT OR REPLACE passes" { alternative_passes 07_insert_or_ignore_replace; }
+@test "selfcheck: 07 an asynchronous Kafka commit kept for make lag passes" { alternative_passes 07_async_kafka_commit; }
+@test "selfcheck: 07 assigning a list of its own, in reverse order, passes" { alternative_passes 07_assign_own_list; }
 
 @test "selfcheck: every mutant in checks/mutants has a test here" {
     for patch in "$ROOT"/checks/mutants/*.patch; do

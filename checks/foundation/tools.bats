@@ -135,6 +135,23 @@ sorted_table() {
     assert_output "wrote 3 messages to $t (3 partitions)"
 }
 
+@test "populate --first 5 -n 4 --force adds Order-5..8, each on partition (i-1) % 3" {
+    local t; t=$(name populate-first)
+    timeout 15 "$TOOLS/topic" -b "$BROKER" -t "$t" >/dev/null
+    run timeout 30 "$TOOLS/populate" -b "$BROKER" -t "$t" -n 2
+    assert_success
+    run timeout 30 "$TOOLS/populate" -b "$BROKER" -t "$t" -n 4 --first 5 --force
+    assert_success
+    assert_output "wrote 4 messages to $t (3 partitions)"
+    local p
+    for p in 0 1 2; do
+        run --separate-stderr values_in "$t" "$p"
+        assert_success
+        assert_equal "$output" "$(printf '%s\n' Order-1 Order-2 Order-5 Order-6 Order-7 Order-8 |
+            awk -v p="$p" '{ n = substr($0, 7); if ((n - 1) % 3 == p) print }')"
+    done
+}
+
 @test "populate refuses a topic that does not exist, and does not create it" {
     local t; t=$(name missing)
 

@@ -139,7 +139,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                  * knows better: start each partition at what the table
                  * `offsets` holds for it. And one it has never seen? A
                  * failed lookup: report it, assign nothing. (rdkafka.h,
-                 * "Consumer API": the rebalance callback, the offsets.) */
+                 * section "KafkaConsumer (C)": the assignment and what a
+                 * partition's offset means there.) */
                 /* SOLUTION (TODO 2): where the database says; with no row,
                  * at the beginning: no order of it was ever recorded, so
                  * none is done, whatever Kafka's committed offsets say. */
