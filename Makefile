@@ -34,26 +34,36 @@ SOL_BINS  := $(addprefix build/solutions/,$(STEPS))
 
 # ---------------------------------------------------------------- building
 
-build/tools/%: tools/%.c tools/kit.c tools/kit.h | build/tools
-	$(CC) $(CFLAGS) -Itools -o $@ $(filter %.c,$^) $(LDLIBS)
+# tools/ has a folder per role (tools/README.md): observers/ (the setup and observer tools),
+# kit/ (what they share), analysis/ (the one analysis of a run), probe/, and step/ (the
+# small kit every step includes).
+KIT   := tools/kit/kit.c tools/kit/kit.h
+STORY := tools/analysis/story.c tools/analysis/story_read.c tools/analysis/story.h
 
-# The facts of a crash-and-rerun story (story.c), printed by analyze and drawn by timeline.
-build/tools/analyze: tools/story.c tools/story.h
-build/tools/timeline: tools/story.c tools/story.h tools/timeline.h tools/timeline_term.c tools/timeline_svg.c
+build/tools/%: tools/observers/%.c $(KIT) | build/tools
+	$(CC) $(CFLAGS) -Itools/kit -o $@ $(filter %.c,$^) $(LDLIBS)
+
+# The facts of a crash-and-rerun story (story*.c), printed by analyze and drawn by timeline.
+build/tools/analyze: tools/analysis/analyze.c $(STORY) $(KIT) | build/tools
+	$(CC) $(CFLAGS) -Itools/kit -o $@ $(filter %.c,$^) $(LDLIBS)
+
+build/tools/timeline: tools/analysis/timeline.c tools/analysis/timeline_term.c tools/analysis/timeline_svg.c \
+                      tools/analysis/timeline.h $(STORY) $(KIT) | build/tools
+	$(CC) $(CFLAGS) -Itools/kit -o $@ $(filter %.c,$^) $(LDLIBS)
 
 # Loaded into a program under test (LD_PRELOAD): writes down its commit calls and settings.
-build/tools/libprobe.so: tools/probe.c | build/tools
+build/tools/libprobe.so: tools/probe/probe.c | build/tools
 	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< -ldl $(LDLIBS)
 
 # The sources, each quoted for the shell: a file named x;id>&2;.c stays a (bad) file name.
 quote_sources = $(foreach f,$(filter %.c,$^),'$(subst ','\'',$(f))')
 
 .SECONDEXPANSION:
-build/steps/%: $$(wildcard steps/$$*/*.c) tools/step.c tools/step.h | build/steps
-	$(CC) $(CFLAGS) -Itools -o '$@' $(quote_sources) $(LDLIBS)
+build/steps/%: $$(wildcard steps/$$*/*.c) tools/step/step.c tools/step/step.h | build/steps
+	$(CC) $(CFLAGS) -Itools/step -o '$@' $(quote_sources) $(LDLIBS)
 
-build/solutions/%: $$(wildcard solutions/$$*/*.c) tools/step.c tools/step.h | build/solutions
-	$(CC) $(CFLAGS) -Itools -o '$@' $(quote_sources) $(LDLIBS)
+build/solutions/%: $$(wildcard solutions/$$*/*.c) tools/step/step.c tools/step/step.h | build/solutions
+	$(CC) $(CFLAGS) -Itools/step -o '$@' $(quote_sources) $(LDLIBS)
 
 # Step 07 keeps its orders in SQLite.
 SQLITE_LIBS := $(shell pkg-config --libs sqlite3 2>/dev/null || echo -lsqlite3)
@@ -188,23 +198,23 @@ build/fixtures/%: checks/foundation/fixtures/%.c
 	@mkdir -p build/fixtures
 	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
 
-# decode includes tools/commits.c (its main renamed) to test its decoder.
-build/fixtures/decode: checks/foundation/fixtures/decode.c tools/commits.c tools/kit.c tools/kit.h
+# decode includes tools/observers/commits.c (its main renamed) to test its decoder.
+build/fixtures/decode: checks/foundation/fixtures/decode.c tools/observers/commits.c $(KIT)
 	@mkdir -p build/fixtures
-	$(CC) $(CFLAGS) -Itools -o $@ $< tools/kit.c $(LDLIBS)
+	$(CC) $(CFLAGS) -Itools/observers -Itools/kit -o $@ $< tools/kit/kit.c $(LDLIBS)
 
 # Known-wrong solutions for the self-check (checks/mutants/*.patch applied to a solution).
 build/mutants/%.c: checks/mutants/%.patch $$(shell sed -n 's|^--- a/||p' checks/mutants/$$*.patch)
 	@mkdir -p build/mutants
 	@patch -s -o $@ $$(sed -n 's|^--- a/||p' $<) <$<
 
-build/mutants/%: build/mutants/%.c tools/step.c tools/step.h
-	$(CC) $(CFLAGS) -Itools -o $@ $< tools/step.c $(LDLIBS)
+build/mutants/%: build/mutants/%.c tools/step/step.c tools/step/step.h
+	$(CC) $(CFLAGS) -Itools/step -o $@ $< tools/step/step.c $(LDLIBS)
 
 # Correct alternatives (checks/alternatives/*.patch): the checks must accept them.
 build/alternatives/%.c: checks/alternatives/%.patch $$(shell sed -n 's|^--- a/||p' checks/alternatives/$$*.patch)
 	@mkdir -p build/alternatives
 	@patch -s -o $@ $$(sed -n 's|^--- a/||p' $<) <$<
 
-build/alternatives/%: build/alternatives/%.c tools/step.c tools/step.h
-	$(CC) $(CFLAGS) -Itools -o $@ $< tools/step.c $(LDLIBS)
+build/alternatives/%: build/alternatives/%.c tools/step/step.c tools/step/step.h
+	$(CC) $(CFLAGS) -Itools/step -o $@ $< tools/step/step.c $(LDLIBS)

@@ -273,7 +273,7 @@ grade_student() { # INDEX ENTRY FOLDER
         fail_suite "$name" "$name: submitted" "$why" "$stage/logs/submission.log" skipped >>"$dir/suites.xml"
     else
         # The scratch copy: what a build needs, and the student's steps; the sandbox's uid.
-        cp -a Makefile "$scratch/" && mkdir -p "$scratch/tools" && cp -a tools/*.c tools/*.h "$scratch/tools/"
+        cp -a Makefile "$scratch/" && cp -a tools "$scratch/"
         if [ "$sandbox_mode" = root ]; then
             uid=$(( ${SANDBOX_UID_BASE:-1500000000} + ($$ % 20000) * 100 + idx % 100 ))
             chown -R "$uid:$uid" "$scratch"

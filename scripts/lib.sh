@@ -30,7 +30,7 @@ resolve_step() { # PROG WANT
 # What a step's check judged: its sources under TARGET (steps or solutions), the kit and
 # the check. scripts/check.sh records it with each result; `make status` compares.
 source_hash() { # TARGET STEP
-    { cat "$1/$2"/*.c tools/step.c tools/step.h "checks/$2.bats" 2>/dev/null || true; } |
+    { cat "$1/$2"/*.c tools/step/step.c tools/step/step.h "checks/$2.bats" 2>/dev/null || true; } |
         sha256sum | cut -c1-16
 }
 

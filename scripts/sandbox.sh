@@ -27,7 +27,7 @@
 # bwrap dies with its parent. Network: a namespace of its own, where only 127.0.0.1:PORT
 # for each allowed port answers, relayed (socat) to the same port on the host; without
 # --net (the build) no network at all.
-# The probe (tools/probe.c, LD_PRELOAD) still works: its library is bound read-only and
+# The probe (tools/probe/probe.c, LD_PRELOAD) still works: its library is bound read-only and
 # its output file (WORKBOOK_PROBE) read-write, at /run/wb/.
 # Signals: INT and TERM (timeout's, Ctrl+C tests) reach the program through its process
 # group; bwrap itself ignores them so that it waits for the program's own ending, and

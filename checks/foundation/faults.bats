@@ -245,7 +245,7 @@ while True: c.append(s.accept()[0])' "$port" </dev/null >/dev/null 2>&1 3>&- &
     # An old librdkafka (1.8, as Ubuntu 22.04 ships): the build says why it fails.
     mkdir -p "$BATS_TEST_TMPDIR/old/librdkafka"
     printf '#define RD_KAFKA_VERSION 0x010802ff\n' >"$BATS_TEST_TMPDIR/old/librdkafka/rdkafka.h"
-    run ${CC:-cc} -fsyntax-only -I"$BATS_TEST_TMPDIR/old" -I"$ROOT/tools" "$ROOT/tools/lag.c"
+    run ${CC:-cc} -fsyntax-only -I"$BATS_TEST_TMPDIR/old" -I"$ROOT/tools/kit" "$ROOT/tools/observers/lag.c"
     assert_failure
     assert_output --partial "needs librdkafka 2.0.0 or newer"
 }

@@ -66,7 +66,7 @@ set_limit() { sed -i "s/^$1=.*/$1=$2/" "$D/conf"; }
     assert_line --regexp '^PATH='
 }
 
-# The checks force some scenarios with the probe's faults (WORKBOOK_FAULT, tools/probe.c):
+# The checks force some scenarios with the probe's faults (WORKBOOK_FAULT, tools/probe/probe.c):
 # they must happen under the grader too, whatever the fault's kind (step 06 graded without
 # it failed every honest submission).
 @test "sandbox: the probe's fault (WORKBOOK_FAULT, any value) reaches the program, in each mode" {

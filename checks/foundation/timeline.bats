@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# checks/foundation/timeline.bats - the commit timeline: build/tools/timeline (tools/timeline.c)
+# checks/foundation/timeline.bats - the commit timeline: build/tools/timeline (tools/analysis/timeline.c)
 # and `make timeline` (scripts/timeline.sh).
 #
 # Most tests draw hand-written runs whose answer is known: which offsets were processed,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# checks/foundation/tools.bats - the observer tools (tools/*.c) against a real
+# checks/foundation/tools.bats - the observer tools (tools/observers/*.c) against a real
 # broker: ping, topic, populate, lag and commits.
 #
 # Starts the broker if it is not up. Needs kcat, jq, perl and a

@@ -34,7 +34,7 @@ SESSION_OPTS=(-X session.timeout.ms=2000 -X heartbeat.interval.ms=400 -X fetch.w
 # rerun starts are the same: only the wait goes. Sets MEMBER_OPTS.
 member_opts() { MEMBER_OPTS=(-X "group.instance.id=${GROUP}-member"); }
 # Loaded into every program under test: writes down its commit calls and settings in
-# PREFIX.probe (tools/probe.c), so that a failure can name who committed and how.
+# PREFIX.probe (tools/probe/probe.c), so that a failure can name who committed and how.
 PROBE_LIB=$TOOLS/libprobe.so
 
 # Build the tools and start the broker when none answers. (Any Kafka that answers at
@@ -468,7 +468,7 @@ failed_commit_stops() {
 }
 
 # A commit the broker refuses, for real: the probe gives the program's Nth commit call
-# (WORKBOOK_FAULT=refuse-commit:N, tools/probe.c) offset metadata larger than the broker
+# (WORKBOOK_FAULT=refuse-commit:N, tools/probe/probe.c) offset metadata larger than the broker
 # takes, so the broker refuses it (OFFSET_METADATA_TOO_LARGE). The test proves it
 # happened: the probe says the fault fired, and that call returned an error. Sets
 # REFUSED_P and REFUSED_NEXT (the partition and offset that commit asked for) and
@@ -502,7 +502,7 @@ refused_commit_run() {
 
 # One analysis of a run (and its rerun), shared by every check: build/tools/analyze reads
 # what the programs printed, what the probe saw them ask librdkafka and what the broker
-# recorded, and writes the facts to $BATS_TEST_TMPDIR/facts (see tools/analyze.c).
+# recorded, and writes the facts to $BATS_TEST_TMPDIR/facts (see tools/analysis/analyze.c).
 # Usage: analyze_runs COUNT RUN1_PREFIX [RERUN_PREFIX]
 analyze_runs() {
     local count=$1 run1=$2 rerun=${3:-} d=$BATS_TEST_TMPDIR

@@ -95,7 +95,7 @@ static int64_t report_lag(rd_kafka_t *rk) {
                  * query call waits behind our fetcher's long poll: 500 ms
                  * (fetch.wait.max.ms) per partition here. Unknown (< 0)
                  * before the first fetch (skip it then), stale if fetching
-                 * stops: an outside monitor queries, as tools/lag.c does. */
+                 * stops: an outside monitor queries, as tools/observers/lag.c does. */
                 rd_kafka_get_watermark_offsets(rk, p->topic, p->partition,
                                                &low, &end);
                 if (end < 0)

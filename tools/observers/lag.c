@@ -29,7 +29,7 @@
  * ListConsumerGroupOffsets, new in librdkafka 2.0.0. (Ubuntu 22.04 ships
  * 1.8: install a newer one, e.g. from Confluent's packages, or build it.) */
 #if RD_KAFKA_VERSION < 0x020000ff
-#error "tools/lag.c needs librdkafka 2.0.0 or newer (rd_kafka_ListConsumerGroupOffsets); this one is older: see README.md, Install"
+#error "tools/observers/lag.c needs librdkafka 2.0.0 or newer (rd_kafka_ListConsumerGroupOffsets); this one is older: see README.md, Which librdkafka"
 #endif
 
 static const char usage[] =

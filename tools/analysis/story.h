@@ -3,7 +3,7 @@
  *
  * A story is what a step program printed in run 1 (the run that crashed,
  * or was stopped) and in its rerun, what the probe saw it ask librdkafka
- * (tools/probe.c), and what the broker recorded of the group's commits
+ * (tools/probe/probe.c), and what the broker recorded of the group's commits
  * (the commits tool).  From those, story.c works out the facts the checks,
  * the timeline and compare all judge on:
  *   - per order (one offset of one partition): processed by run 1, by the
@@ -14,8 +14,8 @@
  *   - per commit request: which records the broker wrote for it, and who
  *     asked - a call of the program (which call, sync or async), or
  *     librdkafka itself (its auto-commit timer, or close).
- * It contacts no broker.  tools/analyze.c prints the facts for the checks;
- * tools/timeline.c draws them.
+ * It contacts no broker.  tools/analysis/analyze.c prints the facts for the checks;
+ * tools/analysis/timeline.c draws them.
  */
 #ifndef STORY_H
 #define STORY_H
@@ -174,11 +174,15 @@ int story_read_run(struct story *s, const char *path, enum run run);
  * "PARTITION OFFSET COMMIT_MS" lines); only TOPIC's when it is not NULL. */
 int story_read_commits(struct story *s, const char *path, const char *topic);
 
-/* Read what the probe wrote for run RUN (tools/probe.c). */
+/* Read what the probe wrote for run RUN (tools/probe/probe.c). */
 int story_read_probe(struct story *s, const char *path, enum run run);
 
 /* --log-end P=N: partition P's log ends at N.  -1 on a bad argument. */
 int story_add_log_end(struct story *s, const char *arg);
+
+/* (story_read.c and story.c) Make room for one more item in a growing array
+ * of N items of SIZE, CAP allocated; exits if memory runs out. */
+void *story_grow(void *items, size_t *cap, size_t n, size_t size);
 
 /* Work out every fact from what was read; 0, or -1 after saying why. */
 int story_build(struct story *s);

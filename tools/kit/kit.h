@@ -1,6 +1,6 @@
 /*
- * kit.h - the small toolbox shared by the observer tools in tools/
- * (ping, topic, populate, lag, commits).
+ * kit.h - the small toolbox shared by the observer tools (tools/observers/:
+ * ping, topic, populate, lag, commits, ...) and the analysis (tools/analysis/).
  *
  * The tools exist so that you can *look at* what your consumer did: which
  * offsets it committed, and how far behind it is.  They are written in the
