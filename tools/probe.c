@@ -19,6 +19,8 @@
  *                                 began and returned (epoch ms), and its
  *                                 result
  *   call fn=close begin=MS end=MS the consumer's close
+ *   created begin=MS end=MS       rd_kafka_new() of a consumer, when it
+ *                                 began and returned
  *   assign fn=assign delivered=P:O partitions=P,P|none at=MS   an
  *                                 assignment applied (none: revoked)
  *
@@ -245,6 +247,16 @@ rd_kafka_t *rd_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf,
         rd_kafka_conf_dump_free(dv, nd);
         rd_kafka_topic_conf_destroy(tdefaults);
         rd_kafka_conf_destroy(defaults);
+    }
+    /* When the consumer came to be (begin and end of rd_kafka_new): its
+     * auto-commit timer starts there, and ticks every interval from then on,
+     * so the checks judge the timer's rhythm from this, not from launch. */
+    if (type == RD_KAFKA_CONSUMER && !depth) {
+        int64_t begin = now_ms();
+        rd_kafka_t *rk = fn(type, conf, errstr, errstr_size);
+        if (rk)
+            emit("created begin=%" PRId64 " end=%" PRId64, begin, now_ms());
+        return rk;
     }
     return fn(type, conf, errstr, errstr_size);
 }
