@@ -183,13 +183,16 @@ warning_age_problems() {
 
 # Each warning's lag against the program's reports: the lag in a warning is the total over
 # every assigned partition, so it must equal the sum of one report's lag lines (the lines a
-# report prints together, with nothing between them). Prints the problem.
+# report prints together: nothing between them, no partition twice). Prints the problem.
 # Usage: warning_lag_problems PREFIX   (PREFIX.lags from judge_lag_lines or lag_lines)
 warning_lag_problems() {
     local prefix=$1
     warnings "$prefix.err" | awk '
         FILENAME == ARGV[1] {
-            if (!n || $6 != prev + 1) { n++ }
+            # A report: consecutive lines, each partition once (two reports in a row while
+            # idle are told apart by a partition coming again).
+            if (!n || $6 != prev + 1 || ($1 in seen)) { n++; split("", seen) }
+            seen[$1] = 1
             total[n] += $4; parts[n] = parts[n] (parts[n] == "" ? "" : ", ") "partition " $1 ": " $4
             lags[n, $4] = $1; prev = $6; next }
         {

@@ -76,6 +76,11 @@ sandbox_exec() { # CONF [--net] -- CMD ARGS...
         : >>"$probe"
         [ "$SB_MODE" = root ] && chown "$SB_UID" "$probe"
     fi
+    # The probe's fault (WORKBOOK_FAULT: a refused partition, an outage, a clock jump): the
+    # checks that force one must see it happen under the grader too.
+    local fault=""
+    [ -z "$preload" ] || fault=${WORKBOOK_FAULT:-}
+    unset WORKBOOK_FAULT
     local envs=(PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 LC_ALL=C.UTF-8 TMPDIR=/tmp)
     local limits=(--cpu="$SB_CPU" --as="$SB_AS" --fsize="$SB_FSIZE" --nofile="$SB_NOFILE" --nproc="$SB_NPROC")
     trap '' INT TERM HUP QUIT   # bwrap waits for the program; the program gets them (below)
@@ -83,6 +88,7 @@ sandbox_exec() { # CONF [--net] -- CMD ARGS...
     if [ "$SB_MODE" = unsafe ]; then
         local u=(env -i "${envs[@]}" HOME="$SB_SCRATCH")
         [ -z "$preload" ] || u+=(LD_PRELOAD="$preload" WORKBOOK_PROBE="$probe")
+        [ -z "$fault" ] || u+=(WORKBOOK_FAULT="$fault")
         (cd "$SB_SCRATCH" && exec prlimit "${limits[@]}" -- env --default-signal=INT,TERM,HUP,QUIT "${u[@]}" "${args[@]}")
         return
     fi
@@ -114,11 +120,12 @@ sandbox_exec() { # CONF [--net] -- CMD ARGS...
         done
         unset SB_PORTS p hex n
         [ -z "$SB_PRELOAD" ] || export LD_PRELOAD=$SB_PRELOAD WORKBOOK_PROBE=/run/wb/probe
-        unset SB_PRELOAD
+        [ -z "$SB_FAULT" ] || export WORKBOOK_FAULT=$SB_FAULT
+        unset SB_PRELOAD SB_FAULT
         exec env --default-signal=INT,TERM,HUP,QUIT "$@"'
     local ports=""
     [ "$net" = 1 ] && [ -n "${SB_NET:-}" ] && ports=$SB_PORTS
-    local run=(env -i "${envs[@]}" HOME=/sandbox SB_PORTS="$ports" SB_PRELOAD="${preload:+/run/wb/libprobe.so}")
+    local run=(env -i "${envs[@]}" HOME=/sandbox SB_PORTS="$ports" SB_PRELOAD="${preload:+/run/wb/libprobe.so}" SB_FAULT="$fault")
     if [ "$SB_MODE" = root ]; then
         bw+=(--cap-add CAP_SETUID --cap-add CAP_SETGID --
              setpriv --reuid "$SB_UID" --regid "$SB_UID" --clear-groups --no-new-privs)
