@@ -303,7 +303,7 @@ stalled_run() {
     problem=$(warning_age_problems "$d/run" "$RUN_MS")
     [ -z "$problem" ] || fail "$problem $(hint_for $STEP)"
     [ -n "$(warnings "$d/run.err")" ] || fail "$(printf '%s\n' \
-        "Expected '% WARNING: the last successful commit is N ms old and lag is M' on stderr: no commit succeeded (the broker recorded none), lag stayed above 0, --commit-stale-ms was 1500. The program never warned, after its wall clock was set back an hour at the first assignment (the probe's clock-jump fault, as NTP or an administrator may do)." \
-        "Ages measured on the wall clock (time(), gettimeofday(), CLOCK_REALTIME) went negative then. Measure them on a monotonic clock (CLOCK_MONOTONIC), which never jumps. $(hint_for $STEP)")"
+        "The program never warned once its wall clock was set back an hour: ages measured on the wall clock (time(), gettimeofday(), CLOCK_REALTIME) go negative then. Measure them on a monotonic clock (CLOCK_MONOTONIC), which never jumps." \
+        "Expected '% WARNING: the last successful commit is N ms old and lag is M' on stderr: no commit succeeded (the broker recorded none), lag stayed above 0, --commit-stale-ms was 1500, and at the first assignment the probe set the program's wall clock back an hour (its clock-jump fault, as NTP or an administrator may do). $(hint_for $STEP)")"
     note "clock set back 1 h at the first assignment; warning: $(grep -m1 '^% WARNING' "$d/run.err")"
 }
