@@ -56,6 +56,10 @@ finish() {
 }
 trap finish EXIT
 trap 'echo; say "interrupted"; stop_burners; kill_tree $$; exit 130' INT TERM
+# Each long run goes in the background and is waited for: a signal then reaches the trap
+# above at once, not only when the run ends. (The output goes to LOG from the run itself,
+# not from this function: the trap's own message must reach the screen.)
+bg_wait() { local log=$1; shift; "$@" >"$log" 2>&1 3>&- & wait $!; }
 
 # One false failure: WHAT (round N, the check), REASON (its first reason, one line).
 false_failure() {
@@ -76,7 +80,7 @@ n_checks=0 n_alts=0
 for ((r = 1; r <= ROUNDS; r++)); do
     t0=$(ms_now)
     rm -rf build/results/solutions
-    scripts/check.sh solutions >"$work/logs/round$r-check-solutions.log" 2>&1 3>&-
+    bg_wait "$work/logs/round$r-check-solutions.log" scripts/check.sh solutions
     for res in build/results/solutions/*.result; do
         [ -e "$res" ] || continue
         step=$(basename "$res" .result)
@@ -87,8 +91,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
         cp -r "build/results/solutions/$step" "$work/logs/round$r-$step" 2>/dev/null
     done
     if [ "$alts" -gt 0 ]; then
-        bats --formatter tap --filter 'passes$' checks/foundation/selfcheck.bats \
-            >"$work/logs/round$r-alternatives.tap" 2>&1 3>&-
+        bg_wait "$work/logs/round$r-alternatives.tap" bats --formatter tap --filter 'passes$' checks/foundation/selfcheck.bats
         n_alts=$((n_alts + $(grep -cE '^(ok|not ok) ' "$work/logs/round$r-alternatives.tap" || true)))
         awk '/^not ok/ { if (name != "") print name "\t" reason; name = $0; sub(/^not ok [0-9]+ /, "", name); reason = ""; next }
              /^ok / { if (name != "") print name "\t" reason; name = ""; next }
@@ -114,7 +117,7 @@ if [ "${NO_GRADE:-0}" != 1 ] && [ "$STUDENTS" -gt 0 ]; then
     t0=$(ms_now)
     say "grading: $STUDENTS submissions of the reference solutions (${#steps[@]} steps each), JOBS=$JOBS"
     rc=0
-    scripts/grade.sh -j "$JOBS" -o "$work/grades" "$work/class" >"$work/logs/grade.log" 2>&1 3>&- || rc=$?
+    bg_wait "$work/logs/grade.log" scripts/grade.sh -j "$JOBS" -o "$work/grades" "$work/class" || rc=$?
     if [ "$rc" -ne 0 ] || [ ! -f "$work/grades/grades.csv" ]; then
         false_failure "grading" "scripts/grade.sh exited $rc: $(tail -n 3 "$work/logs/grade.log")"
     else
