@@ -95,7 +95,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
         n_alts=$((n_alts + $(grep -cE '^(ok|not ok) ' "$work/logs/round$r-alternatives.tap" || true)))
         awk '/^not ok/ { if (name != "") print name "\t" reason; name = $0; sub(/^not ok [0-9]+ /, "", name); reason = ""; next }
              /^ok / { if (name != "") print name "\t" reason; name = ""; next }
-             name != "" && reason == "" && /^# / && !/^# \(/ && !/: line [0-9]+:/ && !/^#  +(from|in) / { reason = $0; sub(/^# +/, "", reason) }
+             name != "" && reason == "" && /^# / && !/^# \(/ && !/^#   [`(]/ && !/: line [0-9]+:/ && !/^#  +(from|in) / { reason = $0; sub(/^# +/, "", reason) }
              END { if (name != "") print name "\t" reason }' "$work/logs/round$r-alternatives.tap" |
         while IFS=$'\t' read -r name reason; do
             false_failure "round $r, $name" "${reason:-see $work/logs/round$r-alternatives.tap}"
