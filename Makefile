@@ -181,6 +181,10 @@ grade: ## [instructor] grade SUBMISSIONS=DIR in a sandbox (JOBS=N OUT=dir ONLY=n
 bench: build ## [maintainer] measure start-up, memory, populate and commit-history figures
 	@scripts/bench.sh
 
+.PHONY: stress
+stress: build ## [maintainer] checks under CPU burners: ROUNDS=20 of check-solutions and the alternatives, then a class graded at JOBS=4; every false failure
+	@scripts/stress.sh
+
 bench-checks: build ## [maintainer] time make check on each solution (RUNS=5): min, median, max per step
 	@scripts/bench-checks.sh $(STEP)
 

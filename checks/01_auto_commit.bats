@@ -48,7 +48,7 @@ expect_settings() {
         "In this step librdkafka's timer does every commit; the program committed by itself too." \
         "The probe saw $n_program commit request(s) made by the program's own calls ($(facts request by=program | head -n1 | sed 's/.* fn=\([a-z_]*\).*/\1/'), ...)." "$(hint_for $STEP)")"
     expect_settings
-    expect_timer $STEP 3000 "$launched" 2
+    expect_timer $STEP 3000 "$(created_ms "$BATS_TEST_TMPDIR/run" "$launched")" 2
 
     # TODO 3: the program reports each automatic commit (its offset-commit callback), and
     # what it reports is what the broker recorded.

@@ -68,7 +68,7 @@ final_commit_problem() {
     expect_exit 0 "after --idle-exit" "$BATS_TEST_TMPDIR/run"
     analyze_runs 18 "$BATS_TEST_TMPDIR/run"
     expect_settings
-    expect_timer $STEP 1000 "$launched" 3
+    expect_timer $STEP 1000 "$(created_ms "$BATS_TEST_TMPDIR/run" "$launched")" 3
     note "store after processing: $(summary processed1) orders, $TIMER_COMMITS timer commits, ms between them: $TIMER_GAPS"
 }
 

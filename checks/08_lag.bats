@@ -153,13 +153,93 @@ judge_lag_gaps() {
     [ -z "$problem" ] || fail "Expected a lag line per assigned partition at least once a second; $problem $(hint_for $STEP)"
 }
 
+# A topic whose partitions differ: partition 0 holds 8 orders, partition 1 none (empty),
+# partition 2 holds 3 (populate -P: all to one partition). The lags then differ per
+# partition, and a total taken from one partition alone is not the sum. Sets TOPIC, GROUP.
+uneven_topic() {
+    fresh_topic 0
+    run -0 timeout 30 "$TOOLS/populate" -b "$BROKER" -t "$TOPIC" -n 8 -P 0
+    run -0 timeout 30 "$TOOLS/populate" -b "$BROKER" -t "$TOPIC" -n 3 -P 2 --force
+    FRESH_COUNT=11
+}
+
+# The warnings' ages against the run's own length: no commit can be older than the program
+# that made it. RUN_MS: the run, launch to end, as the test measured it. A clock-jump fault
+# in the probe file (PREFIX.probe) is named when there was one. Prints the problem.
+# Usage: warning_age_problems PREFIX RUN_MS
+warning_age_problems() {
+    local prefix=$1 run_ms=$2 age jump up
+    age=$(warnings "$prefix.err" | awk -v max="$run_ms" '$1 > max { print $1; exit }')
+    [ -n "$age" ] || return 0
+    jump=$(sed -n 's/^fault clock-jump by=\(-\{0,1\}[0-9]*\).*/\1/p' "$prefix.probe" 2>/dev/null | head -n 1)
+    # An age of about the jump (give or take the run) was measured across it.
+    if [ -n "$jump" ] && [ $(( age - ${jump#-} )) -le "$run_ms" ] && [ $(( ${jump#-} - age )) -le "$run_ms" ]; then
+        echo "The warning says the last successful commit is $age ms old, but the program ran only $run_ms ms: its ages are measured on the wall clock, which was set by $jump ms during the run (the probe's clock-jump fault, as NTP or an administrator may do). Measure ages on a monotonic clock (CLOCK_MONOTONIC), which never jumps."
+        return 0
+    fi
+    up=$(awk '{ printf "%d", $1 * 1000 }' /proc/uptime 2>/dev/null)
+    echo "The warning says the last successful commit is $age ms old, but the program ran only $run_ms ms: the clock of the last successful commit counts from 0, not from the program's start$([ -n "$up" ] && [ "$age" -le "$up" ] && [ "$age" -ge $((up - 600000)) ] && echo " ($age ms is about how long this machine has been up, $up ms: CLOCK_MONOTONIC's 0 is the boot)"). Before the first commit succeeds, count from when the program started: a consumer that never manages to commit is the stalest of all."
+}
+
+# Each warning's lag against the program's reports: the lag in a warning is the total over
+# every assigned partition, so it must equal the sum of one report's lag lines (the lines a
+# report prints together: nothing between them, no partition twice). Prints the problem.
+# Usage: warning_lag_problems PREFIX   (PREFIX.lags from judge_lag_lines or lag_lines)
+warning_lag_problems() {
+    local prefix=$1
+    warnings "$prefix.err" | awk '
+        FILENAME == ARGV[1] {
+            # A report: consecutive lines, each partition once (two reports in a row while
+            # idle are told apart by a partition coming again).
+            if (!n || $6 != prev + 1 || ($1 in seen)) { n++; split("", seen) }
+            seen[$1] = 1
+            total[n] += $4; parts[n] = parts[n] (parts[n] == "" ? "" : ", ") "partition " $1 ": " $4
+            lags[n, $4] = $1; prev = $6; next }
+        {
+            m = $2; ok = 0
+            for (i = 1; i <= n; i++) if (total[i] == m) ok = 1
+            if (ok) next
+            one = ""
+            for (i = 1; i <= n && one == ""; i++) if ((i, m) in lags) one = " It is the lag of partition " lags[i, m] " alone."
+            printf "Expected the lag in each warning to be the total over all assigned partitions (their sum), not one partition'"'"'s: a warning says lag is %d, but no report'"'"'s lag lines add up to that; the last report says %s (total %d).%s", m, parts[n], total[n], one
+            exit
+        }' "$prefix.lags" -
+}
+
+# A run in which no commit ever succeeds, on uneven_topic: 2.5 s of work per batch, longer
+# than max.poll.interval.ms, so the group puts the consumer out during each batch and
+# refuses the batch's commit. Proven from the broker: it recorded no commit for the group;
+# when one landed all the same (a busy machine), the scenario runs again, up to 3 times.
+# Sets RUN_MS (launch to end). Extra environment for the program: FAULT (WORKBOOK_FAULT).
+# Usage: stalled_run PREFIX
+stalled_run() {
+    local prefix=$1 attempt t0
+    for attempt in 1 2 3; do
+        uneven_topic
+        broker_lag >"$prefix.ends"
+        [ "$(awk '{ printf "%s:%s ", $1, $3 }' "$prefix.ends")" = "0:8 1:0 2:3 " ] ||
+            fail "The test's topic should hold 8, 0 and 3 orders in partitions 0, 1 and 2; the broker says: $(tr '\n' ';' <"$prefix.ends")"
+        t0=$(now_ms)
+        WORKBOOK_FAULT=${FAULT:-} run_step $STEP "$prefix" -p 2500 --max 10 --commit-stale-ms 1500 \
+            -X session.timeout.ms=1000 -X heartbeat.interval.ms=300 -X max.poll.interval.ms=1000
+        RUN_MS=$(( $(now_ms) - t0 ))
+        [ -n "$(broker_commits)" ] || return 0
+        note "try $attempt: a commit landed all the same (the broker recorded: $(broker_commits | tr '\n' ';')); again"
+        forget_fresh
+    done
+    fail "In 3 tries a commit always landed, so this test proved nothing (the group should refuse every commit of a consumer that works longer than max.poll.interval.ms): run the check again."
+}
+
 # ------------------------------------------------------------------ tests
 
 @test "08: lag lines once a second, each what the broker had then, and a final report after the last commit" {
-    local d=$BATS_TEST_TMPDIR first
+    local d=$BATS_TEST_TMPDIR first t0 problem
     fresh_topic 30
     broker_lag >"$d/ends"
+    t0=$(now_ms)
     run_step $STEP "$d/run" -p 400 --max 22 --commit-stale-ms 60000
+    problem=$(warning_age_problems "$d/run" $(( $(now_ms) - t0 )))
+    [ -z "$problem" ] || fail "$problem $(hint_for $STEP)"
     expect_some_processed "$d/run.out"
     expect_exit 0 "after --max 22" "$d/run"
     first=$(events started "$d/run.out" | awk 'NR == 1 { print $4 }')
@@ -187,26 +267,43 @@ judge_lag_gaps() {
 }
 
 @test "08: commits the group refuses: each reported, the consumer goes on, and the stale-commit warning fires" {
-    local d=$BATS_TEST_TMPDIR n w
-    fresh_topic 12
-    broker_lag >"$d/ends"
-    # 2.5 s of work per batch, longer than max.poll.interval.ms: the group puts the
-    # consumer out during each batch, and refuses the batch's commit.
-    run_step $STEP "$d/run" -p 2500 --max 10 --commit-stale-ms 1500 \
-        -X session.timeout.ms=1000 -X heartbeat.interval.ms=300 -X max.poll.interval.ms=1000
+    local d=$BATS_TEST_TMPDIR n w problem
+    stalled_run "$d/run"
     expect_some_processed "$d/run.out"
     expect_exit 0 "after --max 10: a refused commit is reported, and the consumer goes on" "$d/run"
     grep -Eq '^commit-failed .*error=[A-Z_]+' "$d/run.out" || grep -i 'commit' "$d/run.err" | grep -Eq '(UNKNOWN_MEMBER_ID|ILLEGAL_GENERATION|REBALANCE_IN_PROGRESS|_STATE|_ASSIGNMENT_LOST|_MAX_POLL_EXCEEDED)' ||
         fail "Expected the refused commits reported with librdkafka's name for the error (step_commit_failed, or rd_kafka_err2name on stderr); stdout has no commit-failed line and stderr ends with: $(tail -n 4 "$d/run.err")"
     n=$(grep -c '^started ' "$d/run.out")
     [ "$n" -gt 5 ] || fail "Expected the consumer to go on after a refused commit (--max 10 takes two batches); it started $n messages. $(hint_for $STEP)"
+    problem=$(warning_age_problems "$d/run" "$RUN_MS")
+    [ -z "$problem" ] || fail "$problem $(hint_for $STEP)"
     w=$(warnings "$d/run.err")
     [ -n "$w" ] || fail "$(printf '%s\n' \
-        "Expected '% WARNING: the last successful commit is N ms old and lag is M' on stderr: no commit succeeded in the whole run (each was refused), lag stayed above 0, and --commit-stale-ms was 1500. The program never warned." \
+        "Expected '% WARNING: the last successful commit is N ms old and lag is M' on stderr: no commit succeeded in the whole run (each was refused; the broker recorded none), lag stayed above 0, and --commit-stale-ms was 1500. The program never warned." \
         "Does the clock of the last commit move only when a commit succeeds, and start when the program does? $(hint_for $STEP)")"
     echo "$w" | awk '$1 < 1500 || $2 <= 0 { exit 1 }' ||
         fail "Expected each warning to name an age above --commit-stale-ms (1500) and a lag above 0; they said (age lag): $(echo $w). $(hint_for $STEP)"
     # (No once-a-second rule here: the consumer spends 2.5 s at a time in its work.)
-    judge_lag_lines "$d/run" "$d/ends"
-    note "$(grep -c '^commit-failed ' "$d/run.out") refused commit(s); warning: $(grep -m1 '^% WARNING' "$d/run.err")"
+    judge_lag_lines "$d/run" "$d/run.ends"
+    problem=$(warning_lag_problems "$d/run")
+    [ -z "$problem" ] || fail "$problem $(hint_for $STEP)"
+    note "$(grep -c '^commit-failed ' "$d/run.out") refused commit(s), none recorded; partitions of 8, 0 and 3 orders; warning: $(grep -m1 '^% WARNING' "$d/run.err")"
+}
+
+@test "08: the wall clock set back an hour mid-run: the stale-commit warning still fires (ages on a monotonic clock)" {
+    local d=$BATS_TEST_TMPDIR problem
+    # As above, and at the first assignment the program's wall clock (time(), gettimeofday(),
+    # CLOCK_REALTIME) jumps back one hour (the probe's clock-jump fault): an age measured
+    # on it goes negative, and the stalled commits never look stale.
+    FAULT=clock-jump:-3600000 stalled_run "$d/run"
+    expect_some_processed "$d/run.out"
+    expect_exit 0 "after --max 10: a refused commit is reported, and the consumer goes on" "$d/run"
+    grep -q '^fault clock-jump ' "$d/run.probe" ||
+        fail "The wall clock never jumped (no 'fault clock-jump' line from the probe: WORKBOOK_FAULT did not reach the program, or it never got partitions), so this test proved nothing."
+    problem=$(warning_age_problems "$d/run" "$RUN_MS")
+    [ -z "$problem" ] || fail "$problem $(hint_for $STEP)"
+    [ -n "$(warnings "$d/run.err")" ] || fail "$(printf '%s\n' \
+        "The program never warned once its wall clock was set back an hour: ages measured on the wall clock (time(), gettimeofday(), CLOCK_REALTIME) go negative then. Measure them on a monotonic clock (CLOCK_MONOTONIC), which never jumps." \
+        "Expected '% WARNING: the last successful commit is N ms old and lag is M' on stderr: no commit succeeded (the broker recorded none), lag stayed above 0, --commit-stale-ms was 1500, and at the first assignment the probe set the program's wall clock back an hour (its clock-jump fault, as NTP or an administrator may do). $(hint_for $STEP)")"
+    note "clock set back 1 h at the first assignment; warning: $(grep -m1 '^% WARNING' "$d/run.err")"
 }

@@ -9,7 +9,10 @@
 #                 while the crashed order is in hand (the exercise's own timing).
 #   crash "fast": 60 orders, -p 200, crash while processing the 28th order, then a rerun.
 #                 Many orders per timer period: a crash replays all done since the last one.
-#   throughput:   20,000 orders, -p 0, until 1 s idle: messages per second, commits sent.
+#   throughput:   20,000 orders, -p 0, until 1 s idle or SPEED_SECS (10 s) have passed,
+#                 whichever comes first (then Ctrl+C: the program stops cleanly):
+#                 messages per second, commits sent. Sized by time, not by count, so that
+#                 a slow strategy on a busy machine is measured, not timed out.
 # The crash runs use 2 s sessions (-X session.timeout.ms=2000) so that the rerun does not
 # wait for the dead member, and run them all at once (they mostly sleep); the throughput
 # runs go one after the other so that each has the machine to itself.
@@ -23,7 +26,7 @@
 # not end cleanly or did not process every order).
 #
 # Usage: scripts/compare.sh [--quick] [-o FILE] [--keep]
-#   --quick   a smaller throughput run (3,000 orders), for the tests
+#   --quick   a smaller throughput run (3,000 orders, at most 5 s), for the tests
 #   -o FILE   where to write the Markdown (default build/compare.md)
 #   --keep    keep the raw outputs (their folder is printed)
 set -uo pipefail
@@ -71,12 +74,15 @@ SCENARIOS=(slow fast)
 declare -A PMS=([slow]=2000 [fast]=200)     # -p of the crash run
 declare -A CRASH=([slow]=2 [fast]=28)       # --crash-at of the crash run
 BIG=20000; [ "$quick" = 1 ] && BIG=3000     # orders in the throughput run
+SPEED_SECS=10; [ "$quick" = 1 ] && SPEED_SECS=5   # at most this long each (then Ctrl+C)
 RUN_LIMIT=60                                # no single run may take longer (seconds)
 SESSION_OPTS=(-X session.timeout.ms=2000 -X heartbeat.interval.ms=400)
 t_start=$(date +%s%3N)
 
 say() { printf 'compare: %s\n' "$*"; }
 ms_now() { date +%s%3N; }
+# A failure's text as one table cell: one line, no column separator.
+oneline() { tr '|\n' '/ ' | sed 's/  */ /g; s/ $//'; }
 commas() { awk -v n="$1" 'BEGIN { s = sprintf("%d", n); o = ""
     while (length(s) > 3) { o = "," substr(s, length(s) - 2) o; s = substr(s, 1, length(s) - 3) } print s o }'; }
 
@@ -104,7 +110,7 @@ crash_case() {
     local s=$1 sc=$2 dir=$work/$1.$2 topic group rc t0 t1
     mkdir -p "$dir"
     topic="t-$tag-${s%%_*}-$sc" group="g-$tag-${s%%_*}-$sc"
-    bad() { echo "$*" >"$dir/failed"; say "[$sc] ${NAME[$s]}: FAILED: $*"; }
+    bad() { printf '%s' "$*" | oneline >"$dir/failed"; say "[$sc] ${NAME[$s]}: FAILED: $(cat "$dir/failed")"; }
     if ! timeout 30 build/tools/topic -b "$BROKER" -t "$topic" -p 3 >/dev/null 2>"$dir/setup.err" ||
        ! timeout 30 build/tools/populate -b "$BROKER" -t "$topic" -n "$COUNT" >/dev/null 2>>"$dir/setup.err"; then
         bad "could not create and fill $topic: $(tail -n 2 "$dir/setup.err")"; return
@@ -160,15 +166,19 @@ measure_crash() { # STRAT DIR -> key=value lines
 
 # ---------------------------------------------------------------- the throughput run
 speed_case() { # STRAT
-    local s=$1 dir=$work/$1.speed topic group rc
+    local s=$1 dir=$work/$1.speed topic group rc t0 t1
     mkdir -p "$dir"
     topic="t-$tag-${s%%_*}-speed" group="g-$tag-${s%%_*}-speed"
-    bad() { echo "$*" >"$dir/failed"; say "[throughput] ${NAME[$s]}: FAILED: $*"; }
-    rc=0
+    bad() { printf '%s' "$*" | oneline >"$dir/failed"; say "[throughput] ${NAME[$s]}: FAILED: $(cat "$dir/failed")"; }
+    rc=0 t0=$(ms_now)
+    # Until the topic is read (1 s idle) or SPEED_SECS have passed: then SIGINT, as Ctrl+C,
+    # and the program finishes the work in hand, commits and closes (exit 0). Only a
+    # program still running 20 s later is killed.
     LD_PRELOAD=$ROOT/build/tools/libprobe.so WORKBOOK_PROBE=$dir/run.probe \
-    timeout -k 2 "$RUN_LIMIT" "build/solutions/$s" -b "$BROKER" -t "$topic" -g "$group" \
+    timeout --preserve-status -s INT -k 20 "$SPEED_SECS" "build/solutions/$s" -b "$BROKER" -t "$topic" -g "$group" \
         --db "$dir/orders.db" -p 0 --crash-at 0 --idle-exit 1 >"$dir/run.out" 2>"$dir/run.err" </dev/null || rc=$?
-    [ "$rc" -eq 0 ] || { bad "exited $rc: $(tail -n 2 "$dir/run.err")"; return; }
+    t1=$(ms_now)
+    [ "$rc" -eq 0 ] || { bad "exited $rc$([ "$rc" -eq 137 ] && echo " (still running 20 s after Ctrl+C: killed)"): $(tail -n 2 "$dir/run.err")"; return; }
     build/tools/commits -b "$BROKER" -g "$group" -t "$topic" >"$dir/commits" 2>"$dir/commits.err" ||
         { bad "could not read the commits: $(tail -n 1 "$dir/commits.err")"; return; }
     awk '$1 == "started" && !f { split($NF, a, "="); f = a[2] }
@@ -177,7 +187,10 @@ speed_case() { # STRAT
                printf "msgs=%d\nms=%d\nrate=%d\n", n, ms, n * 1000 / ms }' "$dir/run.out" >"$dir/result"
     # shellcheck disable=SC1090
     . "$dir/result"
-    [ "$msgs" -eq "$BIG" ] || { bad "processed $msgs of $BIG orders"; return; }
+    # Ended by itself (1 s idle) before the time was up: it must have read every order.
+    [ "$msgs" -gt 0 ] || { bad "processed none of $BIG orders in ${SPEED_SECS} s"; return; }
+    [ $((t1 - t0)) -ge $((SPEED_SECS * 1000)) ] || [ "$msgs" -eq "$BIG" ] ||
+        { bad "processed $msgs of $BIG orders, then stopped by itself"; return; }
     # Tens of thousands of orders are more than the analysis is built for (it sets every
     # record against every message): here the requests are counted directly, the program's
     # from its commit calls (the probe), librdkafka's own from their timestamps.
@@ -205,7 +218,7 @@ for sc in "${SCENARIOS[@]}"; do
     for s in "${STRATS[@]}"; do crash_case "$s" "$sc" & pids+=($!); done
 done
 wait "${pids[@]}"
-say "throughput: $(commas "$BIG") orders, -p 0, one strategy after the other"
+say "throughput: up to $(commas "$BIG") orders or $SPEED_SECS s each, -p 0, one strategy after the other"
 for s in "${STRATS[@]}"; do
     [ -e "$work/$s.speed/failed" ] || speed_case "$s"
 done
@@ -230,7 +243,7 @@ cell_dup() { local s=$1 sc out=""
     done; echo "$out"; }
 cell_commits() { local d=$work/$1.speed
     [ -e "$d/failed" ] || [ ! -f "$d/result" ] && { echo "failed"; return; }
-    echo "$(commas "$(get "$d" requests)") for $(commas "$BIG") msgs"; }
+    echo "$(commas "$(get "$d" requests)") for $(commas "$(get "$d" msgs)") msgs"; }
 cell_rate() { local d=$work/$1.speed
     [ -e "$d/failed" ] || [ ! -f "$d/result" ] && { echo "failed"; return; }
     echo "$(commas "$(get "$d" rate)") msg/s"; }
@@ -259,7 +272,7 @@ details+=("---|---|---|---|---|---|---")
 for sc in "${SCENARIOS[@]}"; do
     for s in "${STRATS[@]}"; do
         d=$work/$s.$sc
-        if [ -e "$d/failed" ]; then details+=("${NAME[$s]}|$sc|failed: $(tr '|' '/' <"$d/failed")| | | | "); continue; fi
+        if [ -e "$d/failed" ]; then details+=("${NAME[$s]}|$sc|failed: $(oneline <"$d/failed")| | | | "); continue; fi
         lv=$(get "$d" lost_values)
         details+=("${NAME[$s]}|$sc: -p ${PMS[$sc]}, crash at order ${CRASH[$sc]}|$(get "$d" processed_before)|$(get "$d" crash_requests) ($(get "$d" crash_offsets))|$(get "$d" lost)${lv:+ ($lv)}|$(get "$d" again) ($(get "$d" twice))|$(get "$d" rerun_requests) ($(get "$d" rerun_offsets))")
     done
@@ -268,7 +281,7 @@ speed=("Strategy|orders|first started → last processed|messages per second|com
 speed+=("---|---|---|---|---|---")
 for s in "${STRATS[@]}"; do
     d=$work/$s.speed
-    if [ -e "$d/failed" ]; then speed+=("${NAME[$s]}|failed: $(tr '|' '/' <"$d/failed")| | | | "); continue; fi
+    if [ -e "$d/failed" ]; then speed+=("${NAME[$s]}|failed: $(oneline <"$d/failed")| | | | "); continue; fi
     speed+=("${NAME[$s]}|$(commas "$(get "$d" msgs)")|$(commas "$(get "$d" ms)") ms|$(commas "$(get "$d" rate)")|$(commas "$(get "$d" requests)")|$(commas "$(get "$d" offsets)")")
 done
 
@@ -294,8 +307,8 @@ footnotes() {
   grouped by their timestamp. Auto-commit commits by the clock and at
   close, not by volume. The sink keeps its offsets in its database and commits none to
   Kafka. The offsets the broker recorded are in the details.
-⁴ Orders processed per second in the throughput run ($(commas "$BIG") orders, -p 0), from the first
-  \`started\` line to the last \`processed\` line.
+⁴ Orders processed per second in the throughput run (-p 0; up to $(commas "$BIG") orders or
+  $SPEED_SECS s, whichever first), from the first \`started\` line to the last \`processed\` line.
 EOF
 }
 
@@ -312,7 +325,7 @@ EOF
     echo
     table "${details[@]}"
     echo
-    echo "Throughput runs: -p 0, --idle-exit 1, one after the other."
+    echo "Throughput runs: -p 0, --idle-exit 1 or Ctrl+C after $SPEED_SECS s, one after the other."
     echo
     table "${speed[@]}"
     echo

@@ -117,6 +117,9 @@ mutant_fails() {
 @test "selfcheck: 08 without the report after the last commit fails" { mutant_fails 08_no_final_report; }
 @test "selfcheck: 08 restarting the commit clock on failed commits fails" { mutant_fails 08_clock_on_failed_commit; }
 @test "selfcheck: 08 warning with lag 0 fails" { mutant_fails 08_warn_without_lag; }
+@test "selfcheck: 08 with the last commit's clock starting at 0 fails" { mutant_fails 08_clock_starts_at_zero; }
+@test "selfcheck: 08 taking the total lag from one partition only fails" { mutant_fails 08_lag_one_partition; }
+@test "selfcheck: 08 measuring ages on the wall clock fails" { mutant_fails 08_wall_clock; }
 
 @test "selfcheck: 04 committing after processing (at-least-once) fails" { mutant_fails 04_commit_after_processing; }
 @test "selfcheck: 04 committing offset instead of offset+1 fails" { mutant_fails 04_off_by_one; }
@@ -168,6 +171,10 @@ alternative_passes() {
 @test "selfcheck: 07 INSERT OR IGNORE and INSERT OR REPLACE passes" { alternative_passes 07_insert_or_ignore_replace; }
 @test "selfcheck: 07 an asynchronous Kafka commit kept for make lag passes" { alternative_passes 07_async_kafka_commit; }
 @test "selfcheck: 07 assigning a list of its own, in reverse order, passes" { alternative_passes 07_assign_own_list; }
+@test "selfcheck: 08 measuring ages on CLOCK_BOOTTIME passes" { alternative_passes 08_boottime_clock; }
+@test "selfcheck: 08 counting only fully successful commits passes" { alternative_passes 08_ok_only_on_full_success; }
+@test "selfcheck: 08 querying the log end from the leader passes" { alternative_passes 08_query_watermarks; }
+@test "selfcheck: 08 reporting after the commit instead of before the fetch passes" { alternative_passes 08_report_after_commit; }
 
 @test "selfcheck: every mutant in checks/mutants has a test here" {
     for patch in "$ROOT"/checks/mutants/*.patch; do

@@ -390,6 +390,16 @@ commits: offset commit at __consumer_offsets offset 43 has value version 5; this
     assert_equal "$(sort <<<"$output")" "$(seq 1 6 | sed 's/^/Order-/' | sort)"
 }
 
+@test "populate -P writes every order to one partition: partitions of different sizes, one empty" {
+    local t; t=$(name one-partition)
+    timeout 15 "$TOOLS/topic" -b "$BROKER" -t "$t" >/dev/null
+    run -0 timeout 30 "$TOOLS/populate" -b "$BROKER" -t "$t" -n 5 -P 0
+    run -0 timeout 30 "$TOOLS/populate" -b "$BROKER" -t "$t" -n 2 -P 2 --force
+    run -0 timeout 15 "$TOOLS/lag" -b "$BROKER" -g "$(name one-partition-group)" -t "$t"
+    assert_equal "$(awk 'NR > 1 { printf "%s:%s ", $3, $5 }' <<<"$output")" "0:5 1:0 2:2 "
+    run -2 timeout 15 "$TOOLS/populate" -b "$BROKER" -t "$t" -P x
+}
+
 @test "forget deletes a topic and a group, and a second time finds nothing to do" {
     local t g; t=$(name forget) g=$(name forget-group)
     timeout 15 "$TOOLS/topic" -b "$BROKER" -t "$t" >/dev/null

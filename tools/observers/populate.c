@@ -35,7 +35,8 @@
 #include "kit.h"
 
 static const char usage[] =
-    "usage: populate [-b BROKER] [-t TOPIC] [-n COUNT] [--force] [-e MS] [--first N]\n"
+    "usage: populate [-b BROKER] [-t TOPIC] [-n COUNT] [--force] [-e MS] [-P P]\n"
+    "                [--first N]\n"
     "  Write Order-1 ... Order-COUNT to TOPIC, round-robin over its partitions.\n"
     "  -b BROKER  broker address (default " KIT_BROKER ")\n"
     "  -t TOPIC   topic name (default orders)\n"
@@ -45,6 +46,8 @@ static const char usage[] =
     "             before the next and reported on stdout (sent Order-N partition=P)\n"
     "  --first N  number them from Order-N on (default 1); with --force, more\n"
     "             orders after the first N-1\n"
+    "  -P P       (--partition) every message to partition P, not round-robin\n"
+    "             (partitions of different sizes, an empty one: step 08's checks)\n"
     "  -h         show this help\n";
 
 /* What the delivery report callback learns, message by message. */
@@ -102,6 +105,9 @@ static void sleep_ms(long ms)
 
 /* Queue COUNT messages; librdkafka sends them in the background. With
  * every_ms > 0, wait for each one's delivery, say so, then pause. */
+/* -P: the one partition every message goes to (-1: round-robin). */
+static int32_t only_partition = -1;
+
 static int produce_all(rd_kafka_t *rk, const char *topic, int partitions,
                        long first, long count, long every_ms,
                        struct deliveries *d)
@@ -109,7 +115,8 @@ static int produce_all(rd_kafka_t *rk, const char *topic, int partitions,
     for (long i = first; i < first + count; i++) {
         char value[32];
         int len = snprintf(value, sizeof value, "Order-%ld", i);
-        int32_t partition = (int32_t)((i - 1) % partitions);
+        int32_t partition = only_partition >= 0 ? only_partition
+                                                : (int32_t)((i - 1) % partitions);
         rd_kafka_resp_err_t err;
 
         /* The local queue holds a limited number of messages; when it is
@@ -146,6 +153,7 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         {"force", no_argument, NULL, 'f'},
         {"every", required_argument, NULL, 'e'},
+        {"partition", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {"first", required_argument, NULL, 'F'},
         {NULL, 0, NULL, 0},
@@ -155,7 +163,7 @@ int main(int argc, char **argv)
     int force = 0, opt, rc = 1;
 
     kit_prog = "populate";
-    while ((opt = getopt_long(argc, argv, "b:t:n:e:h", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "b:t:n:e:P:h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'b': broker = optarg; break;
         case 't': topic = optarg; break;
@@ -163,6 +171,7 @@ int main(int argc, char **argv)
         case 'f': force = 1; break;
         case 'e': every_ms = kit_number('e', optarg, 1, 3600000, usage); break;
         case 'F': first = kit_number('F', optarg, 1, 100000000, usage); break;
+        case 'P': only_partition = (int32_t)kit_number('P', optarg, 0, 100000, usage); break;
         case 'h': kit_usage(usage, 0);
         default:  kit_usage(usage, 2);
         }

@@ -19,6 +19,8 @@
  *                                 began and returned (epoch ms), and its
  *                                 result
  *   call fn=close begin=MS end=MS the consumer's close
+ *   created begin=MS end=MS       rd_kafka_new() of a consumer, when it
+ *                                 began and returned
  *   assign fn=assign delivered=P:O partitions=P,P|none at=MS   an
  *                                 assignment applied (none: revoked)
  *
@@ -259,6 +261,16 @@ rd_kafka_t *rd_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf,
         rd_kafka_conf_dump_free(dv, nd);
         rd_kafka_topic_conf_destroy(tdefaults);
         rd_kafka_conf_destroy(defaults);
+    }
+    /* When the consumer came to be (begin and end of rd_kafka_new): its
+     * auto-commit timer starts there, and ticks every interval from then on,
+     * so the checks judge the timer's rhythm from this, not from launch. */
+    if (type == RD_KAFKA_CONSUMER && !depth) {
+        int64_t begin = now_ms();
+        rd_kafka_t *rk = fn(type, conf, errstr, errstr_size);
+        if (rk)
+            emit("created begin=%" PRId64 " end=%" PRId64, begin, now_ms());
+        return rk;
     }
     return fn(type, conf, errstr, errstr_size);
 }
@@ -681,6 +693,8 @@ static void emit_assign(const char *what, const rd_kafka_topic_partition_list_t 
     emit("assign fn=%s delivered=%s partitions=%s at=%" PRId64, what, dl, parts, now_ms());
 }
 
+static void maybe_clock_jump(const rd_kafka_topic_partition_list_t *l); /* below */
+
 rd_kafka_resp_err_t rd_kafka_assign(rd_kafka_t *rk,
                                     const rd_kafka_topic_partition_list_t *partitions)
 {
@@ -689,6 +703,7 @@ rd_kafka_resp_err_t rd_kafka_assign(rd_kafka_t *rk,
             "rd_kafka_assign");
 
     emit_assign("assign", partitions);
+    maybe_clock_jump(partitions);
     return fn(rk, partitions);
 }
 
@@ -700,6 +715,7 @@ rd_kafka_error_t *rd_kafka_incremental_assign(rd_kafka_t *rk,
             real("rd_kafka_incremental_assign");
 
     emit_assign("incremental_assign", partitions);
+    maybe_clock_jump(partitions);
     return fn(rk, partitions);
 }
 
@@ -735,4 +751,103 @@ ssize_t rd_kafka_consume_batch_queue(rd_kafka_queue_t *rkqu, int timeout_ms,
     for (ssize_t i = 0; i < n; i++)
         note_delivered(msgs[i]);
     return n;
+}
+
+/* WORKBOOK_FAULT=clock-jump:MS (MS signed, e.g. -3600000): at the program's
+ * first assignment its wall clock jumps by MS and stays so, as when NTP or
+ * an administrator sets the machine's time.  Only the program's own code
+ * sees it (calls from the main executable to clock_gettime(CLOCK_REALTIME),
+ * gettimeofday() and time()): librdkafka's timed waits go on as before.  The
+ * monotonic clock does not jump.  A line "fault clock-jump by=MS at=MS"
+ * (real epoch ms) says when. */
+#include <link.h>
+#include <sys/time.h>
+
+static volatile int64_t clock_shift_ms;  /* 0 until the jump */
+static uintptr_t main_lo, main_hi;        /* the main executable's code */
+
+static int find_main(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    (void)data;
+    for (int i = 0; i < info->dlpi_phnum; i++)
+        if (info->dlpi_phdr[i].p_type == PT_LOAD) {
+            uintptr_t lo = info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;
+            uintptr_t hi = lo + info->dlpi_phdr[i].p_memsz;
+            if (!main_lo || lo < main_lo) main_lo = lo;
+            if (hi > main_hi) main_hi = hi;
+        }
+    return 1; /* the first object is the program itself */
+}
+
+/* The shift for a wall-clock read made from CALLER (0 when none applies). */
+static int64_t wall_shift(const void *caller)
+{
+    if (!clock_shift_ms)
+        return 0;
+    if (!main_hi)
+        dl_iterate_phdr(find_main, NULL);
+    return (uintptr_t)caller >= main_lo && (uintptr_t)caller < main_hi ? clock_shift_ms : 0;
+}
+
+/* Called as an assignment is applied: the jump, once, when it is due. */
+static void maybe_clock_jump(const rd_kafka_topic_partition_list_t *l)
+{
+    static int done;
+    const char *f = getenv("WORKBOOK_FAULT");
+    long long ms = 0;
+
+    if (done || !l || l->cnt == 0 || !f || sscanf(f, "clock-jump:%lld", &ms) != 1 || !ms)
+        return;
+    done = 1;
+    emit("fault clock-jump by=%lld at=%" PRId64, ms, now_ms());
+    clock_shift_ms = ms;
+}
+
+int clock_gettime(clockid_t id, struct timespec *ts)
+{
+    static int (*fn)(clockid_t, struct timespec *);
+    int64_t shift;
+    int rc;
+
+    if (!fn)
+        fn = (int (*)(clockid_t, struct timespec *))real("clock_gettime");
+    rc = fn(id, ts);
+    if (rc == 0 && (id == CLOCK_REALTIME || id == CLOCK_REALTIME_COARSE) &&
+        (shift = wall_shift(__builtin_return_address(0))) != 0) {
+        int64_t ns = (int64_t)ts->tv_nsec + (shift % 1000) * 1000000;
+        ts->tv_sec += (time_t)(shift / 1000 + (ns < 0 ? -1 : ns >= 1000000000 ? 1 : 0));
+        ts->tv_nsec = (long)((ns % 1000000000 + 1000000000) % 1000000000);
+    }
+    return rc;
+}
+
+int gettimeofday(struct timeval *restrict tv, void *restrict tz)
+{
+    static int (*fn)(struct timeval *restrict, void *restrict);
+    int64_t shift;
+    int rc;
+
+    if (!fn)
+        fn = (int (*)(struct timeval *restrict, void *restrict))real("gettimeofday");
+    rc = fn(tv, tz);
+    if (rc == 0 && (shift = wall_shift(__builtin_return_address(0))) != 0) {
+        int64_t us = (int64_t)tv->tv_sec * 1000000 + tv->tv_usec + shift * 1000;
+        tv->tv_sec = (time_t)(us / 1000000);
+        tv->tv_usec = (suseconds_t)(us % 1000000);
+    }
+    return rc;
+}
+
+time_t time(time_t *t)
+{
+    static time_t (*fn)(time_t *);
+    time_t now;
+
+    if (!fn)
+        fn = (time_t(*)(time_t *))real("time");
+    now = fn(NULL) + (time_t)(wall_shift(__builtin_return_address(0)) / 1000);
+    if (t)
+        *t = now;
+    return now;
 }
