@@ -146,8 +146,8 @@ int main(int argc, char **argv) {
                 step_processed(rkm);
 
                 /* TODO 3: The message is processed: now mark it done for
-                 * the next automatic commit. rdkafka.h, "Offset
-                 * management", has a call that stores offsets for one or
+                 * the next automatic commit. rdkafka.h, "Topic+partition
+                 * offset store", has a call that stores offsets for one or
                  * more partitions without committing them (it takes a
                  * partition list, like the one step 03 built).
                  *   - Which offset: the message's own, or the next one to
