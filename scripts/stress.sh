@@ -91,7 +91,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
         cp -r "build/results/solutions/$step" "$work/logs/round$r-$step" 2>/dev/null
     done
     if [ "$alts" -gt 0 ]; then
-        bg_wait "$work/logs/round$r-alternatives.tap" bats --formatter tap --filter 'passes$' checks/foundation/selfcheck.bats
+        bg_wait "$work/logs/round$r-alternatives.tap" bats --formatter tap $(command -v parallel >/dev/null && echo --jobs 4) --filter 'passes$' checks/foundation/selfcheck.bats
         n_alts=$((n_alts + $(grep -cE '^(ok|not ok) ' "$work/logs/round$r-alternatives.tap" || true)))
         awk '/^not ok/ { if (name != "") print name "\t" reason; name = $0; sub(/^not ok [0-9]+ /, "", name); reason = ""; next }
              /^ok / { if (name != "") print name "\t" reason; name = ""; next }
