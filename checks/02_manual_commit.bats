@@ -104,16 +104,6 @@ WRONG=(commit-failed wrong-partition behind own-offset beyond before-processing 
     fresh_topic 12
     d=$BATS_TEST_TMPDIR
     refused_commit_run $STEP 3 12 "" -p 50
-    ! grep -q "^committed partition=$REFUSED_P offset=$REFUSED_NEXT " "$d/run.out" || fail "$(printf '%s\n%s\n%s' \
-        "The program printed \`committed\` for a commit the broker refused: print it only when the commit succeeded, and report the failure instead." \
-        "The broker refused partition:offset $REFUSED_P:$REFUSED_NEXT ($REFUSED_ERR), the commit of $REFUSED_VALUE." "$(hint_for $STEP)")"
-    grep -q "$REFUSED_ERR" "$d/run.err" || fail "$(printf '%s\n%s\n%s' \
-        "The refused commit was not reported on stderr by librdkafka's name for the error ($REFUSED_ERR, rd_kafka_err2name)." \
-        "stderr ends with: $(tail -n 3 "$d/run.err")" "$(hint_for $STEP)")"
-    n=$(grep -c '^started ' "$d/run.out")
-    [ "$n" -le 3 ] || fail "$(printf '%s\n%s\n%s' \
-        "Expected the program to stop at the refused commit; it went on and started $n messages, whose commits may all fail too." \
-        "The refused commit was the 3rd." "$(hint_for $STEP)")"
-    expect_exit 1 "after a commit the broker refused" "$d/run"
+    expect_refused_commit_handled $STEP 3 "whose commits may all fail too"
     note "refused: the commit of $REFUSED_VALUE ($REFUSED_ERR); reported, the program stopped (a rerun processes it again: at-least-once)"
 }

@@ -498,6 +498,25 @@ refused_commit_run() {
     REFUSED_ERR=$(field "$call" err)
 }
 
+# After refused_commit_run: the refused commit was not printed as `committed`, was reported
+# on stderr by librdkafka's name for the error, and the program stopped there (exit 1,
+# nothing started after the Nth message). WHY says why stopping is right for this step.
+# Usage: expect_refused_commit_handled STEP N WHY
+expect_refused_commit_handled() {
+    local step=$1 n_at=$2 why=$3 d=$BATS_TEST_TMPDIR n
+    ! grep -q "^committed partition=$REFUSED_P offset=$REFUSED_NEXT " "$d/run.out" || fail "$(printf '%s\n%s\n%s' \
+        "The program printed \`committed\` for a commit the broker refused: print it only when the commit succeeded, and report the failure instead." \
+        "The broker refused partition:offset $REFUSED_P:$REFUSED_NEXT ($REFUSED_ERR), the commit of $REFUSED_VALUE." "$(hint_for "$step")")"
+    grep -q "$REFUSED_ERR" "$d/run.err" || fail "$(printf '%s\n%s\n%s' \
+        "The refused commit was not reported on stderr by librdkafka's name for the error ($REFUSED_ERR, rd_kafka_err2name)." \
+        "stderr ends with: $(tail -n 3 "$d/run.err")" "$(hint_for "$step")")"
+    n=$(grep -c '^started ' "$d/run.out")
+    [ "$n" -le "$n_at" ] || fail "$(printf '%s\n%s\n%s' \
+        "Expected the program to stop at the refused commit; it went on and started $n messages ($why)." \
+        "The refused commit was number $n_at." "$(hint_for "$step")")"
+    expect_exit 1 "after a commit the broker refused" "$d/run"
+}
+
 # ------------------------------------------------------------------ the facts
 
 # One analysis of a run (and its rerun), shared by every check: build/tools/analyze reads
