@@ -39,7 +39,7 @@
 # --net (the build) no network at all.
 # The probe (tools/probe.c, LD_PRELOAD) still works: its library is bound read-only and
 # its output file (WORKBOOK_PROBE) read-write, at /run/wb/.
-# Output: stdout and stderr reach the caller through a pipe (perl, outside the limits),
+# Output: stdout and stderr reach the caller through pipes (perl filters, outside the limits),
 # so a verbose program is never killed by the file-size limit for its output; what is
 # beyond SB_OUTPUT is dropped. A program killed by a limit (SIGXCPU, SIGXFSZ) gets a last
 # stderr line that names the limit.
@@ -83,6 +83,25 @@ container_check() { # [ROOT]
     fi
     return 0
 }
+# After the program: the output filters end (2 s at most: a grandchild may hold the pipes),
+# then a program killed by a limit gets a last stderr line naming it (and a note); the
+# program's status is returned (128+N for signal N, as bwrap and a shell report it).
+sandbox_done() { # STATUS
+    local rc=$1 n=0 why=""
+    exec {out_fd}>&- {err_fd}>&-
+    while { kill -0 "$out_pid" || kill -0 "$err_pid"; } 2>/dev/null && [ $n -lt 100 ]; do sleep 0.02; n=$((n + 1)); done
+    kill "$out_pid" "$err_pid" 2>/dev/null
+    case "$rc" in
+        152) why="killed by SIGXCPU: it used up its CPU-time limit ($SB_CPU s of CPU), a limit of the grader's sandbox, not a crash" ;;
+        153) why="killed by SIGXFSZ: it wrote a file past the file-size limit ($SB_FSIZE bytes), a limit of the grader's sandbox, not a crash" ;;
+    esac
+    if [ -n "$why" ]; then
+        echo "[sandbox: $why]" >&2
+        [ -z "${SB_NOTES:-}" ] || echo "$why" >>"$SB_NOTES"
+    fi
+    return "$rc"
+}
+
 sandbox_exec() { # CONF [--net] -- CMD ARGS...
     local conf=$1 net=0; shift
     [ "${1:-}" = --net ] && { net=1; shift; }
@@ -117,14 +136,22 @@ sandbox_exec() { # CONF [--net] -- CMD ARGS...
     local envs=(PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 LC_ALL=C.UTF-8 TMPDIR=/tmp)
     local limits=(--cpu="$SB_CPU:$((SB_CPU + 2))" --as="$SB_AS" --fsize="$SB_FSIZE" --nofile="$SB_NOFILE" --nproc="$SB_NPROC")
     trap '' INT TERM HUP QUIT   # bwrap waits for the program; the program gets them (below)
-    # Its output through the cap (outside the limits).
-    local capped=(perl "$SB_HERE/sandbox-output.pl" "${SB_OUTPUT:-$((8 << 20))}" "${SB_NOTES:-}" "$SB_FSIZE" "$SB_CPU" --)
-
+    # Its output through the cap (outside the limits): two filters, children of this shell,
+    # so that the program (or bwrap) stays its direct child and dies with it (a check's
+    # kill -9 reaches this shell: bwrap's --die-with-parent, setpriv's --pdeathsig).
+    local cap=${SB_OUTPUT:-$((8 << 20))} out_fd err_fd out_pid err_pid
+    exec {out_fd}> >(exec perl "$SB_HERE/sandbox-output.pl" "$cap" stdout "${SB_NOTES:-}")
+    out_pid=$!
+    exec {err_fd}> >(exec perl "$SB_HERE/sandbox-output.pl" "$cap" stderr "${SB_NOTES:-}" >&2)
+    err_pid=$!
+    local rc=0
     if [ "$SB_MODE" = unsafe ]; then
         local u=(env -i "${envs[@]}" HOME="$SB_SCRATCH")
         [ -z "$preload" ] || u+=(LD_PRELOAD="$preload" WORKBOOK_PROBE="$probe")
         [ -z "$fault" ] || u+=(WORKBOOK_FAULT="$fault")
-        (cd "$SB_SCRATCH" && exec "${capped[@]}" prlimit "${limits[@]}" -- env --default-signal=INT,TERM,HUP,QUIT "${u[@]}" "${args[@]}")
+        (cd "$SB_SCRATCH" && exec prlimit "${limits[@]}" -- setpriv --pdeathsig KILL -- \
+            env --default-signal=INT,TERM,HUP,QUIT "${u[@]}" "${args[@]}") >&"$out_fd" 2>&"$err_fd" || rc=$?
+        sandbox_done "$rc"
         return
     fi
     # The container mode: no namespace; an unprivileged uid, the limits, the environment.
@@ -138,12 +165,12 @@ sandbox_exec() { # CONF [--net] -- CMD ARGS...
             c+=(LD_PRELOAD="$SB_DBS/libprobe.so" WORKBOOK_PROBE=/proc/self/fd/$pfd)
         fi
         [ -z "$fault" ] || c+=(WORKBOOK_FAULT="$fault")
-        local rc=0
-        (cd "$SB_SCRATCH" && exec "${capped[@]}" prlimit "${limits[@]}" -- \
-            setpriv --reuid "$SB_UID" --regid "$SB_UID" --clear-groups --no-new-privs -- \
-            env --default-signal=INT,TERM,HUP,QUIT "${c[@]}" "${args[@]}") || rc=$?
+        (cd "$SB_SCRATCH" && exec prlimit "${limits[@]}" -- \
+            setpriv --reuid "$SB_UID" --regid "$SB_UID" --clear-groups --no-new-privs --pdeathsig KILL -- \
+            env --default-signal=INT,TERM,HUP,QUIT "${c[@]}" "${args[@]}") >&"$out_fd" 2>&"$err_fd" || rc=$?
         [ -z "$db_dir" ] || find "$db_dir" -mindepth 1 ! -type f -delete 2>/dev/null
-        return "$rc"
+        sandbox_done "$rc"
+        return
     fi
 
     local bw=(bwrap --die-with-parent --unshare-ipc --unshare-pid --unshare-net --unshare-uts --unshare-cgroup-try --hostname sandbox
@@ -186,10 +213,9 @@ sandbox_exec() { # CONF [--net] -- CMD ARGS...
     else
         bw+=(--unshare-user --uid 1000 --gid 1000 --)
     fi
-    local rc=0
-    "${capped[@]}" prlimit "${limits[@]}" -- "${bw[@]}" "${run[@]}" /bin/sh -c "$inner" sh "${args[@]}" || rc=$?
+    prlimit "${limits[@]}" -- "${bw[@]}" "${run[@]}" /bin/sh -c "$inner" sh "${args[@]}" >&"$out_fd" 2>&"$err_fd" || rc=$?
     [ -z "$db_dir" ] || find "$db_dir" -mindepth 1 ! -type f -delete 2>/dev/null
-    return "$rc"
+    sandbox_done "$rc"
 }
 
 case "${1:-}" in
