@@ -68,7 +68,7 @@ build/tools build/steps build/solutions:
 .PHONY: help deps build tools clean broker-up broker-down broker-status broker-logs \
         broker-reset topic populate lag commits demo run check check-solutions test \
         status hint diff watch timeline compare grade bench bench-checks memcheck chaos \
-        fresh-root librdkafka
+        fresh-root librdkafka gradescope
 
 help: ## [learner] list every target (this text)
 	@echo "Kafka offset-commit workbook. Usage: make <target> [VAR=value]"
@@ -165,6 +165,10 @@ grade: ## [instructor] grade SUBMISSIONS=DIR in a sandbox (JOBS=N OUT=dir ONLY=n
 	@scripts/grade.sh $(if $(JOBS),-j '$(JOBS)') $(if $(OUT),-o '$(OUT)') $(if $(ONLY),--only '$(ONLY)') \
 	    $(if $(filter 1,$(FORCE)),--force) $(if $(GRADE_STEPS),--steps '$(GRADE_STEPS)') $(if $(WEIGHTS),--weights '$(WEIGHTS)') \
 	    '$(SUBMISSIONS)'
+
+gradescope: ## [instructor] build/gradescope/autograder.zip for Gradescope (GRADE_STEPS=02,03 WEIGHTS=f RUN_TIMEOUT=s VISIBILITY=v)
+	@GRADE_STEPS='$(GRADE_STEPS)' WEIGHTS='$(WEIGHTS)' VISIBILITY='$(VISIBILITY)' scripts/gradescope.sh
+
 
 
 bench: build ## [maintainer] measure start-up, memory, populate and commit-history figures

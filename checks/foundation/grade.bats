@@ -284,36 +284,8 @@ EOF
     assert_output ok
 }
 
-# Every field of results.json is one of Gradescope's specification, of the right type
-# (https://gradescope-autograders.readthedocs.io/en/latest/specs/): nothing it lacks.
-gradescope_fields() { # FILE...
-    python3 - "$@" <<'EOF'
-import json, sys
-TOP = {"score": (int, float), "execution_time": (int, float), "output": str, "output_format": str,
-       "test_output_format": str, "test_name_format": str, "visibility": str, "stdout_visibility": str,
-       "extra_data": dict, "tests": list, "leaderboard": list}
-TEST = {"score": (int, float), "max_score": (int, float), "status": str, "name": str, "name_format": str,
-        "number": str, "output": str, "output_format": str, "tags": list, "visibility": str, "extra_data": dict}
-VIS = {"hidden", "after_due_date", "after_published", "visible"}
-for f in sys.argv[1:]:
-    r = json.load(open(f, encoding="utf-8"))
-    extra = set(r) - set(TOP)
-    assert not extra, f"{f}: top-level fields the specification lacks: {extra}"
-    assert "score" in r or all("score" in t for t in r["tests"]), f"{f}: no score"
-    for k, v in r.items():
-        assert isinstance(v, TOP[k]), f"{f}: {k} is {type(v).__name__}"
-    for k in ("visibility", "stdout_visibility"):
-        assert r.get(k, "visible") in VIS, f"{f}: {k}={r.get(k)}"
-    for t in r["tests"]:
-        extra = set(t) - set(TEST)
-        assert not extra, f"{f}: test fields the specification lacks: {extra} in {t.get('name')}"
-        assert t.get("status", "passed") in ("passed", "failed"), t
-        assert t.get("visibility", "visible") in VIS, t
-        for k, v in t.items():
-            assert isinstance(v, TEST[k]), f"{f}: {t.get('name')}: {k} is {type(v).__name__}"
-print("ok")
-EOF
-}
+# Every field of results.json is one of Gradescope's specification, of its type.
+gradescope_fields() { python3 "$BATS_TEST_DIRNAME/fixtures/gradescope_fields.py" "$@"; }
 
 @test "grade: re-grading one student merges into the class; unchanged ones are skipped unless FORCE" {
     cp -r "$OUT" "$BATS_TEST_TMPDIR/class"
