@@ -68,7 +68,7 @@ build/tools build/steps build/solutions:
 .PHONY: help deps build tools clean broker-up broker-down broker-status broker-logs \
         broker-reset topic populate lag commits demo run check check-solutions test \
         status hint diff watch timeline compare grade bench bench-checks memcheck chaos \
-        fresh-root librdkafka gradescope
+        fresh-root librdkafka gradescope classroom
 
 help: ## [learner] list every target (this text)
 	@echo "Kafka offset-commit workbook. Usage: make <target> [VAR=value]"
@@ -168,6 +168,9 @@ grade: ## [instructor] grade SUBMISSIONS=DIR in a sandbox (JOBS=N OUT=dir ONLY=n
 
 gradescope: ## [instructor] build/gradescope/autograder.zip for Gradescope (GRADE_STEPS=02,03 WEIGHTS=f RUN_TIMEOUT=s VISIBILITY=v)
 	@GRADE_STEPS='$(GRADE_STEPS)' WEIGHTS='$(WEIGHTS)' VISIBILITY='$(VISIBILITY)' scripts/gradescope.sh
+
+classroom: ## [instructor] write .github/workflows/classroom.yml, GitHub Classroom's autograding (GRADE_STEPS=, WEIGHTS=)
+	@GRADE_STEPS='$(GRADE_STEPS)' WEIGHTS='$(WEIGHTS)' scripts/classroom.sh
 
 
 

@@ -166,3 +166,40 @@ EOF
     run find "$OPEN_TMP" -maxdepth 1 -name 'run-autograder.*'
     assert_output ""
 }
+
+@test "platforms: classroom: each command passes on the reference solutions and fails on the starters, with only PATH and HOME" {
+    local wf=$BATS_TEST_TMPDIR/classroom.yml want=${CLASSROOM_STEPS:-02}
+    OUT=$wf CLASSROOM_PORT=${BROKER##*:} run -0 "$ROOT/scripts/classroom.sh"
+    # Every step has a grader, each command carries its settings, the reporter lists them all.
+    run -0 python3 - "$wf" "$(cd "$ROOT/steps" && ls -d [0-9][0-9]_* | paste -sd,)" <<'EOF'
+import sys, yaml
+wf = yaml.safe_load(open(sys.argv[1]))
+steps = wf["jobs"]["run-autograding-tests"]["steps"]
+graders = [s for s in steps if s.get("uses", "").startswith("classroom-resources/autograding-command-grader@v1")]
+assert [g["with"]["test-name"] for g in graders] == sys.argv[2].split(","), graders
+for g in graders:
+    assert g["with"]["command"].startswith("KAFKA_PORT="), g
+    print(g["with"]["test-name"] + "\t" + g["with"]["command"])
+rep = steps[-1]
+assert rep["uses"] == "classroom-resources/autograding-grading-reporter@v1", rep
+assert rep["with"]["runners"].split(",") == [g["id"] for g in graders], rep
+for g in graders:
+    assert rep["env"][g["id"].upper() + "_RESULTS"] == "${{steps.%s.outputs.result}}" % g["id"], rep["env"]
+EOF
+    printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/commands"
+    # Two trees: the starters as shipped, and the reference solutions in their place.
+    local sol=$BATS_TEST_TMPDIR/sol start=$BATS_TEST_TMPDIR/start name cmd st path
+    # The runner's PATH: without bats' own folders, which bats puts first for its tests.
+    path=$(printf '%s' "$PATH" | tr ':' '\n' | grep -v 'bats' | paste -sd:)
+    mkdir -p "$sol" "$start"
+    cp -a "$W/." "$sol/" && cp -a "$W/." "$start/"
+    for d in "$ROOT"/solutions/[0-9][0-9]_*/; do cp "$d"*.c "$sol/steps/$(basename "$d")/"; done
+    while IFS=$'\t' read -r name cmd; do
+        [ "$want" = all ] || [[ ",$want," == *",${name%%_*},"* ]] || continue
+        st=0; (cd "$sol" && env -i PATH="$path" HOME="$HOME" sh -c "$cmd") >"$BATS_TEST_TMPDIR/$name.sol" 2>&1 3>&- || st=$?
+        [ "$st" -eq 0 ] || fail "$name: '$cmd' failed on the reference solution (exit $st): $(tail -n 15 "$BATS_TEST_TMPDIR/$name.sol")"
+        st=0; (cd "$start" && env -i PATH="$path" HOME="$HOME" sh -c "$cmd") >"$BATS_TEST_TMPDIR/$name.start" 2>&1 3>&- || st=$?
+        [ "$st" -ne 0 ] || fail "$name: '$cmd' passed on the starter: $(tail -n 15 "$BATS_TEST_TMPDIR/$name.start")"
+        note "$name: passes on the solution, fails on the starter (exit $st)"
+    done <"$BATS_TEST_TMPDIR/commands"
+}
