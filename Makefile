@@ -79,7 +79,7 @@ build/tools build/steps build/solutions:
 .PHONY: help deps build tools clean broker-up broker-down broker-status broker-logs \
         broker-reset topic populate lag commits demo run check check-solutions test \
         status hint diff watch timeline compare grade bench bench-checks memcheck chaos \
-        fresh-root librdkafka
+        fresh-root librdkafka gradescope classroom
 
 help: ## [learner] list every target (this text)
 	@echo "Kafka offset-commit workbook. Usage: make <target> [VAR=value]"
@@ -176,6 +176,13 @@ grade: ## [instructor] grade SUBMISSIONS=DIR in a sandbox (JOBS=N OUT=dir ONLY=n
 	@scripts/grade.sh $(if $(JOBS),-j '$(JOBS)') $(if $(OUT),-o '$(OUT)') $(if $(ONLY),--only '$(ONLY)') \
 	    $(if $(filter 1,$(FORCE)),--force) $(if $(GRADE_STEPS),--steps '$(GRADE_STEPS)') $(if $(WEIGHTS),--weights '$(WEIGHTS)') \
 	    '$(SUBMISSIONS)'
+
+gradescope: ## [instructor] build/gradescope/autograder.zip for Gradescope (GRADE_STEPS=02,03 WEIGHTS=f RUN_TIMEOUT=s VISIBILITY=v)
+	@GRADE_STEPS='$(GRADE_STEPS)' WEIGHTS='$(WEIGHTS)' VISIBILITY='$(VISIBILITY)' scripts/gradescope.sh
+
+classroom: ## [instructor] write .github/workflows/classroom.yml, GitHub Classroom's autograding (GRADE_STEPS=, WEIGHTS=)
+	@GRADE_STEPS='$(GRADE_STEPS)' WEIGHTS='$(WEIGHTS)' scripts/classroom.sh
+
 
 
 bench: build ## [maintainer] measure start-up, memory, populate and commit-history figures

@@ -1,7 +1,7 @@
 # Reports and exports for scripts/grade.sh (sourced; defines functions only).
 #
-# Per student folder: report.md, junit.xml, results.json (Gradescope's format: score,
-# max_score, tests[] with name, score, max_score, output), rows.tsv (step, result, reason:
+# Per student folder: report.md, junit.xml, results.json (Gradescope's specification: see
+# write_student_reports), rows.tsv (step, result, reason:
 # what the class files are made of), provenance.txt and hashes.txt.
 # Per class folder, remade from every student folder in it (so that a re-grading of some
 # students merges): grades.csv (long: student,step,result,reason), grades-wide.csv
@@ -182,20 +182,51 @@ write_student_reports() { # OUT SUITES_FILE
         cat "$suites"
         echo '</testsuites>'
     } >"$out/junit.xml"
-    # results.json (Gradescope): one test per step, its output the reason and the log.
+    # results.json, to Gradescope's specification: per step a scored test (its weight; the
+    # reason and the log as output), then one test per check test of it (number "N.k",
+    # status and output only: the points are the step's, all or nothing, as in make grade).
+    # Top level: score, execution_time, output, visibility, stdout_visibility, tests (the
+    # specification has no top-level max_score). GRADESCOPE_VISIBILITY (visible) and
+    # GRADESCOPE_STDOUT_VISIBILITY (hidden) set the two visibilities.
     while IFS=$'\t' read -r step st reason; do
         w=$(weight_of "$step")
         case "$st" in pass) log=/dev/null ;; fail) log=$out/logs/$step.tap ;; *) log=$out/logs/$step.build.log ;; esac
-        printf '%s\t%s\t%s\t%s\t%s\n' "$step" "$st" "$w" "$reason" "$log"
-    done <"$out/rows.tsv" | perl -MJSON::PP -e '
-        my ($score, $max, @tests) = (0, 0);
-        while (<STDIN>) { chomp; my ($step, $st, $w, $reason, $log) = split /\t/, $_, 5;
-            my $text = do { local $/; open my $f, "<:raw", $log or die; <$f> } // "";
-            utf8::decode($text); utf8::decode($reason);
+        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$step" "$st" "$w" "$reason" "$log" "$out/logs/$step.tap"
+    done <"$out/rows.tsv" | GS_NAME=$name GS_TIME=${GRADE_EXECUTION_TIME:-0} GS_CAP=$REPORT_CAP \
+        GS_VIS=${GRADESCOPE_VISIBILITY:-visible} GS_OUTVIS=${GRADESCOPE_STDOUT_VISIBILITY:-hidden} \
+        GS_DESC="RUN_TIMEOUT=${RUN_TIMEOUT}s, $SANDBOX_DESC" perl -MJSON::PP -e '
+        sub slurp { my $f = shift; open my $h, "<:raw", $f or return ""; local $/; my $t = <$h> // ""; utf8::decode($t); $t }
+        sub capped { my $t = shift; return $t if length $t <= $ENV{GS_CAP}; substr($t, 0, $ENV{GS_CAP}) . "\n[... cut: at most $ENV{GS_CAP} characters are kept]\n" }
+        my ($score, $max, $n, @tests) = (0, 0, 0);
+        my $vis = $ENV{GS_VIS};
+        while (<STDIN>) { chomp; my ($step, $st, $w, $reason, $log, $tap) = split /\t/, $_, 6;
+            utf8::decode($reason); $n++;
+            my $text = slurp($log);
             $max += $w; $score += $w if $st eq "pass";
-            push @tests, { name => $step, score => ($st eq "pass" ? $w + 0 : 0), max_score => $w + 0, status => ($st eq "pass" ? "passed" : "failed"),
-                           output => $st . ($reason ne "" ? ": $reason" : "") . ($text ne "" ? "\n\n$text" : "") } }
-        print JSON::PP->new->canonical->pretty->encode({ score => $score + 0, max_score => $max + 0, tests => \@tests });' \
+            my ($num) = $step =~ /^0*(\d+)/; $num //= $n;
+            push @tests, { name => $step, number => "$num", score => ($st eq "pass" ? $w + 0 : 0), max_score => $w + 0,
+                           status => ($st eq "pass" ? "passed" : "failed"), output_format => "text", visibility => $vis,
+                           tags => ["step", $st],
+                           output => capped($st . ($reason ne "" ? ": $reason" : "") . ($text ne "" ? "\n\n$text" : "")) };
+            next unless $st eq "pass" || $st eq "fail";
+            # The check tests of the step, from its TAP output.
+            my ($k, $cur) = (0, undef);
+            for my $l (split /\n/, slurp($tap)) {
+                if ($l =~ /^(ok|not ok) \d+ (.*?)(?: # in \d+ ?ms| in \d+ms)?$/) {
+                    my ($ok, $t) = ($1 eq "ok", $2); $t =~ s/ # skip.*//; $t =~ s/^\d+: //;
+                    $k++;
+                    $cur = { name => "$step: $t", number => "$num.$k", status => ($ok ? "passed" : "failed"),
+                             output => "", output_format => "text", visibility => $vis, tags => ["check"] };
+                    push @tests, $cur;
+                } elsif ($cur && $cur->{status} eq "failed" && $l =~ /^# ?(.*)/) {
+                    $cur->{output} .= "$1\n" if length $cur->{output} < $ENV{GS_CAP};
+                }
+            }
+        }
+        my $name = $ENV{GS_NAME}; utf8::decode($name); my $desc = $ENV{GS_DESC}; utf8::decode($desc);
+        print JSON::PP->new->utf8->canonical->pretty->encode({ score => $score + 0, execution_time => $ENV{GS_TIME} + 0,
+            output => "$name: $score/$max, graded with the workbook'\''s checks ($desc).",
+            visibility => $vis, stdout_visibility => $ENV{GS_OUTVIS}, tests => \@tests });' \
         >"$out/results.json"
 }
 

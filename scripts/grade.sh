@@ -42,8 +42,13 @@
 # CHECK_TIMEOUT (s, default: 2 x RUN_TIMEOUT + 10 per test, + 30) bounds each check;
 # GRADE_TEST_JOBS (2): tests of one step run side by side; BROKER (default
 # 127.0.0.1:${KAFKA_PORT:-9092}); UNSAFE=1 grades without the sandbox (refused otherwise
-# when bwrap or namespaces are missing); the limits: SANDBOX_CPU (s, 120), SANDBOX_AS
-# (bytes, 4 GiB), SANDBOX_NPROC (256), SANDBOX_FSIZE (bytes, 16 MiB), SANDBOX_NOFILE (256).
+# when bwrap or namespaces are missing); GRADER_SANDBOX=container: one submission per
+# throwaway container (Gradescope, GitHub Actions), no namespaces: student code runs as an
+# unprivileged uid, the grader's folders mode 700 (refused outside a container unless
+# GRADER_CONTAINER=1, and when that uid could read the workbook); the limits: SANDBOX_CPU
+# (s, 120), SANDBOX_AS (bytes, 4 GiB), SANDBOX_NPROC (256), SANDBOX_FSIZE (bytes, 16 MiB),
+# SANDBOX_NOFILE (256); SANDBOX_OUTPUT (bytes, 8 MiB): each run's stdout and stderr are cut
+# there (the program keeps running; the report says so).
 # Exit status: 0 when grading ran (whatever the grades), 2 on a usage error, 1 when
 # grading itself failed or cannot be done safely.
 set -uo pipefail
@@ -110,6 +115,11 @@ fi
 if [ "${UNSAFE:-0}" = 1 ]; then
     sandbox_mode=unsafe SANDBOX_DESC="WITHOUT a sandbox (UNSAFE=1)"
     echo "grade: UNSAFE=1: student code runs WITHOUT a sandbox (only limits and a clean environment)" >&2
+elif [ "${GRADER_SANDBOX:-}" = container ]; then
+    why=$(scripts/sandbox.sh check-container "$ROOT") || die "cannot use the container as the sandbox: $why"
+    sandbox_mode=container SANDBOX_DESC="in this container, as an unprivileged user (GRADER_SANDBOX=container)"
+elif [ -n "${GRADER_SANDBOX:-}" ] && [ "$GRADER_SANDBOX" != bwrap ]; then
+    echo "grade: GRADER_SANDBOX is bwrap (the default) or container, not '$GRADER_SANDBOX'" >&2; exit 2
 else
     why=$(scripts/sandbox.sh check) || die "cannot sandbox student code: $why"
     if [ "$(id -u)" -eq 0 ]; then sandbox_mode=root; else sandbox_mode=user; fi
@@ -141,12 +151,19 @@ mkdir -p "$outdir" || die "cannot create $outdir"
 outdir=$(cd "$outdir" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/workbook-grade.XXXXXX") || die "cannot create a temporary folder"
 chmod 700 "$work"
+# The container mode: student code reaches its scratch copy by path, so the folders above
+# it may be crossed (711, not listed); everything of the judge's stays 700.
+if [ "$sandbox_mode" = container ]; then
+    chmod 711 "$work"
+    setpriv --reuid 65534 --regid 65534 --clear-groups test -x "$work" ||
+        die "an unprivileged user cannot reach $work (a folder above it is closed): set TMPDIR to a folder under /tmp"
+fi
 
 # The workbook the judge uses, and its hash (the tripwire compares each copy with it).
 judge_files() { # DIR: the judge's files under DIR, hashed
     (cd "$1" && find Makefile checks tools build/tools scripts solutions -type f ! -name '*.tmp' -print0 2>/dev/null | sort -z | xargs -0r sha256sum)
 }
-mkdir -p "$work/judge/checks" "$work/judge/build"
+mkdir -p "$work/judge/checks" "$work/judge/build" && chmod 700 "$work/judge"
 cp -a Makefile tools scripts "$work/judge/" && cp -a build/tools "$work/judge/build/" &&
     cp -a checks/test_helper "$work/judge/checks/" && cp -a checks/[0-9][0-9]_*.bats "$work/judge/checks/" ||
     die "could not copy the workbook"
@@ -226,9 +243,10 @@ sb() { scripts/sandbox.sh exec "$conf" "$@"; }
 
 grade_student() { # INDEX ENTRY FOLDER
     local idx=$1 src=$2 folder=$3 dir=$work/s$1 out=$outdir/$3
-    local wb=$dir/judge scratch=$dir/scratch conf=$dir/sandbox.conf uid="" why="" step st reason rc t0 tests plan limit
-    mkdir -p "$dir" "$dir/tmp" && chmod 700 "$dir"
-    local stage=$dir/out; mkdir -p "$stage/logs"
+    local wb=$dir/judge scratch=$dir/scratch conf=$dir/sandbox.conf uid="" why="" step st reason rc t0 tests plan limit t_sub=$SECONDS
+    mkdir -p "$dir" "$dir/tmp" && chmod 700 "$dir" "$dir/tmp"
+    [ "$sandbox_mode" != container ] || chmod 711 "$dir"
+    local stage=$dir/out; mkdir -p "$stage/logs" && chmod 700 "$stage"
     : >"$stage/rows.tsv"; : >"$stage/notes.txt"; : >"$dir/suites.xml"
     classify_entry "$src"
     local name=$NAME kind=$KIND steps_at="" commit="" top=$src
@@ -274,17 +292,20 @@ grade_student() { # INDEX ENTRY FOLDER
     else
         # The scratch copy: what a build needs, and the student's steps; the sandbox's uid.
         cp -a Makefile "$scratch/" && cp -a tools "$scratch/"
-        if [ "$sandbox_mode" = root ]; then
+        if [ "$sandbox_mode" = root ] || [ "$sandbox_mode" = container ]; then
             uid=$(( ${SANDBOX_UID_BASE:-1500000000} + ($$ % 20000) * 100 + idx % 100 ))
             chown -R "$uid:$uid" "$scratch"
+            chmod 700 "$scratch"
         fi
         mkdir -p "$dir/net" "$dir/dbs" "$dir/bin"
+        [ "$sandbox_mode" != container ] || chmod 711 "$dir/dbs"
         local p relays=()
         {
             printf 'SB_MODE=%q\nSB_SCRATCH=%q\nSB_UID=%q\nSB_NET=%q\nSB_PORTS=%q\nSB_DBS=%q\n' \
                 "$sandbox_mode" "$scratch" "$uid" "$dir/net" "$broker_port" "$dir/dbs"
             printf 'SB_CPU=%q\nSB_AS=%q\nSB_NPROC=%q\nSB_FSIZE=%q\nSB_NOFILE=%q\n' "${SANDBOX_CPU:-120}" \
                 "${SANDBOX_AS:-$((4 << 30))}" "${SANDBOX_NPROC:-256}" "${SANDBOX_FSIZE:-$((16 << 20))}" "${SANDBOX_NOFILE:-256}"
+            printf 'SB_OUTPUT=%q\nSB_NOTES=%q\n' "${SANDBOX_OUTPUT:-$((8 << 20))}" "$dir/limits"
         } >"$conf"
         # The relays (outside), started for each check: each allowed port's socket, to the
         # same port on the host.
@@ -304,7 +325,7 @@ grade_student() { # INDEX ENTRY FOLDER
         cp -a "$work/judge" "$wb"
         for step in "${steps[@]}"; do
             printf '#!/bin/sh\nexec %q exec %q --net -- %q "$@"\n' "$ROOT/scripts/sandbox.sh" "$conf" \
-                "$([ "$sandbox_mode" = unsafe ] && echo "$scratch" || echo /sandbox)/build/steps/$step" >"$dir/bin/$step"
+                "$(case "$sandbox_mode" in unsafe|container) echo "$scratch" ;; *) echo /sandbox ;; esac)/build/steps/$step" >"$dir/bin/$step"
             chmod 755 "$dir/bin/$step"
         done
         for step in "${steps[@]}"; do
@@ -361,6 +382,13 @@ grade_student() { # INDEX ENTRY FOLDER
                     grep -q 'setup_file failed' "$stage/logs/$step.tap" && reason="the check could not set up (is the broker up?): $reason"
                     [ -n "$reason" ] || reason="the check failed (exit $rc): $(tail -n 1 "$stage/logs/$step.tap" | one_line)"
                 fi
+                # What the sandbox cut or killed (scripts/sandbox-output.pl): in the notes, and
+                # after the reason of a failed step.
+                if [ -s "$dir/limits" ]; then
+                    sort "$dir/limits" | uniq -c | sed "s/^ *\([0-9]*\) /$step: \1 run(s): /" >>"$stage/notes.txt"
+                    [ "$st" = pass ] || reason="$reason (the sandbox: $(grep -m1 'killed by' "$dir/limits" || head -n1 "$dir/limits"))"
+                    rm -f "$dir/limits"
+                fi
                 reason=$(printf '%s' "$reason" | one_line)
                 tap_to_suite "$step" "$stage/logs/$step.tap" "the check did not finish (stopped after ${limit}s)" >>"$dir/suites.xml"
                 echo "grade:   $name $step: $st${reason:+ - $reason} ($((SECONDS - t0)) s)"
@@ -368,7 +396,7 @@ grade_student() { # INDEX ENTRY FOLDER
             printf '%s\t%s\t%s\n' "$step" "$st" "$reason" >>"$stage/rows.tsv"
         done
     fi
-    write_student_reports "$stage" "$dir/suites.xml"
+    GRADE_EXECUTION_TIME=$((SECONDS - t_sub)) write_student_reports "$stage" "$dir/suites.xml"
     kill_leftovers "$dir" "$uid"
     # Into the class folder: the student's folder is replaced as a whole.
     rm -rf "$out.new" && cp -r "$stage" "$out.new" && rm -rf "$out" && mv "$out.new" "$out" ||

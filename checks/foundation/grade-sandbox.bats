@@ -103,7 +103,8 @@ set_limit() { sed -i "s/^$1=.*/$1=$2/" "$D/conf"; }
     set_limit SB_CPU 1
     SECONDS=0
     run timeout 20 "$ROOT/scripts/sandbox.sh" exec "$D/conf" -- sh -c 'while :; do :; done'
-    [ "$status" -ne 0 ] && [ "$status" -ne 124 ] || fail "a busy loop was not stopped by the CPU limit (exit $status)"
+    [ "$status" -eq 152 ] || fail "a busy loop was not stopped by the CPU limit's SIGXCPU (exit $status)"
+    assert_output --partial "killed by SIGXCPU: it used up its CPU-time limit (1 s of CPU)"
     [ "$SECONDS" -le 10 ]
 }
 
@@ -149,4 +150,37 @@ set_limit() { sed -i "s/^$1=.*/$1=$2/" "$D/conf"; }
     assert_failure
     assert_output --partial "bwrap (bubblewrap) is not installed"
     [ "${#lines[@]}" -eq 1 ]
+}
+
+# Output is capped by truncation (scripts/sandbox-output.pl): a verbose program keeps
+# running, what is beyond SB_OUTPUT is dropped, and a last line (and SB_NOTES) says so.
+@test "sandbox: output beyond SB_OUTPUT is dropped, the program keeps running, a last line says so (each mode)" {
+    local m
+    for m in "$mode" unsafe; do
+        set_limit SB_MODE "$m"
+        printf 'SB_OUTPUT=1000\nSB_NOTES=%s\n' "$D/notes" >>"$D/conf"
+        rm -f "$D/notes" "$D/scratch/after"
+        run -0 --separate-stderr inside -- sh -c 'head -c 300000 /dev/zero | tr "\0" o; head -c 5000 /dev/zero | tr "\0" e >&2; echo ran-on >after'
+        [ -f "$D/scratch/after" ] || fail "$m: the program did not go on after printing"
+        [ "$(head -n1 <<<"$output" | tr -d "\n" | wc -c)" -eq 1000 ] || fail "$m: stdout kept $(head -n1 <<<"$output" | wc -c) bytes, not 1000"
+        assert_line "[sandbox: 299000 bytes of its stdout dropped: the grader keeps the first 1000 of each output; the program went on running]"
+        [[ "$stderr" == *"[sandbox: 4000 bytes of its stderr dropped"* ]] || fail "$m: stderr: $stderr"
+        run cat "$D/notes"
+        assert_line --partial "output cut: its stdout went past the 1000 bytes the grader keeps"
+        sed -i '/^SB_OUTPUT=/d; /^SB_NOTES=/d' "$D/conf"
+    done
+}
+
+@test "sandbox: a program killed by a limit gets a reason that names the limit, never 'a real crash'" {
+    set_limit SB_FSIZE $((1 << 20))
+    run --separate-stderr inside -- sh -c 'exec head -c 5000000 /dev/zero >/sandbox/big'
+    [ "$status" -eq 153 ] || fail "expected 153 (SIGXFSZ), got $status: $stderr"
+    [[ "$stderr" == *"killed by SIGXFSZ: it wrote a file past the file-size limit (1048576 bytes)"* ]] || fail "stderr: $stderr"
+    # What a check says of such a status (checks/test_helper/common.bash).
+    run status_meaning 153
+    assert_output --partial "file-size limit"
+    refute_output --partial "a real crash"
+    run status_meaning 152
+    assert_output --partial "CPU-time limit"
+    refute_output --partial "a real crash"
 }

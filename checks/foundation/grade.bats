@@ -82,6 +82,12 @@ make_submissions() {
     echo 'int main(void) { return 0; }' >"$SUBS/injector/steps/04_\$(shell touch PWNED2)/a.c"
     ln -s "$ROOT/solutions/02_manual_commit/manual_commit.c" "$SUBS/injector/$S02/linked.c"
     sub02 "$SUBS/bigerr" "$FIX/bigerr.c"
+    # Correct, but 50 MB of debug output on stderr as it ends: the output is cut, it passes.
+    sub02 "$SUBS/verbose" "$ROOT/solutions/02_manual_commit/manual_commit.c"
+    perl -0pi -e 's/(\n\s*return step_exit_status)/\n        { static char dbg[1 << 20]; memset(dbg, 100, sizeof dbg); for (int k = 0; k < 50; k++) fwrite(dbg, 1, sizeof dbg, stderr); }$1/' \
+        "$SUBS/verbose/$S02/manual_commit.c"
+    grep -q 'static char dbg' "$SUBS/verbose/$S02/manual_commit.c" || { echo "the verbose submission was not made" >&2; return 1; }
+    grep -q '<string.h>' "$SUBS/verbose/$S02/manual_commit.c" || sed -i '1i #include <string.h>' "$SUBS/verbose/$S02/manual_commit.c"
     sub02 "$SUBS/ctrl" "$FIX/ctrl.c"
     # Not gradable: an unknown format, an ambiguous layout.
     echo 'Rar!' >"$SUBS/rarfan.rar"
@@ -123,7 +129,7 @@ EOF
     [ "$(cat "$BATS_FILE_TMPDIR/grade-unsafe.status")" = 0 ] || fail "grade.sh (UNSAFE=1) exited $(cat "$BATS_FILE_TMPDIR/grade-unsafe.status"): $(cat "$BATS_FILE_TMPDIR/grade-unsafe.log")"
     run cat "$BATS_FILE_TMPDIR/grade.log"
     assert_output --partial "in a bubblewrap sandbox"
-    assert_output --partial "[15/15]"
+    assert_output --partial "[16/16]"
 }
 
 @test "grade: honest submissions: a zip, UTF-8 names kept apart, not started, does not compile, wrong" {
@@ -221,6 +227,18 @@ EOF
     [ ! -e "$w/PWNED2" ] || fail "a folder name was expanded by make"
 }
 
+@test "grade: caps: correct work that prints 50 MB as it ends passes; its output is cut and the report says so" {
+    run csv_row "$OUT/grades.csv" verbose 02_manual_commit
+    assert_output $'pass\t'
+    run cat "$OUT/verbose/notes.txt"
+    assert_output --partial "02_manual_commit: "
+    assert_output --partial "output cut: its stderr went past the 8388608 bytes the grader keeps"
+    run cat "$OUT/verbose/report.md"
+    assert_output --partial "output cut: its stderr"
+    run grep -c 'a real crash' "$OUT/verbose/report.md" "$OUT/bigerr/report.md"
+    refute_output --regexp ':[1-9]'
+}
+
 @test "grade: caps: a 50 MB stderr line makes small reports; control characters keep junit.xml well-formed" {
     run csv_row "$OUT/grades.csv" bigerr 02_manual_commit
     assert_output --partial $'fail\t'
@@ -247,21 +265,28 @@ EOF
     assert_line "Zoë,3,3,3"
     assert_line "Zoé,0,0,3"
     assert_line "rarfan.rar,,0,0"
-    [ "$(wc -l <"$OUT/grades.csv")" -eq 16 ] || fail "grades.csv: $(cat "$OUT/grades.csv")"
+    [ "$(wc -l <"$OUT/grades.csv")" -eq 17 ] || fail "grades.csv: $(cat "$OUT/grades.csv")"
     run cat "$OUT/summary.md"
     assert_output --partial "## Why steps were not passed, counted per step"
     assert_output --regexp '- [0-9]+ x not-started: the starter as shipped'
     run python3 - "$OUT" <<'EOF'
 import json, sys
 r = json.load(open(sys.argv[1] + "/Zoë/results.json", encoding="utf-8"))
-assert r["score"] == 3 and r["max_score"] == 3, r
-assert [t["name"] for t in r["tests"]] == ["02_manual_commit"], r
+assert r["score"] == 3, r
+assert [t["name"] for t in r["tests"]][0] == "02_manual_commit" and r["tests"][0]["max_score"] == 3, r
+assert len(r["tests"]) == 5 and all(t["status"] == "passed" for t in r["tests"]), r
+assert r["tests"][1]["number"] == "2.1" and r["tests"][1]["name"].startswith("02_manual_commit: "), r
 r = json.load(open(sys.argv[1] + "/hangs/results.json", encoding="utf-8"))
 assert r["score"] == 0 and r["tests"][0]["output"].startswith("fail: "), r
 print("ok")
 EOF
     assert_output ok
+    run gradescope_fields "$OUT"/*/results.json
+    assert_output ok
 }
+
+# Every field of results.json is one of Gradescope's specification, of its type.
+gradescope_fields() { python3 "$BATS_TEST_DIRNAME/fixtures/gradescope_fields.py" "$@"; }
 
 @test "grade: re-grading one student merges into the class; unchanged ones are skipped unless FORCE" {
     cp -r "$OUT" "$BATS_TEST_TMPDIR/class"
@@ -269,7 +294,7 @@ EOF
     assert_output --partial "unchanged since it was graded here"
     run -0 env RUN_TIMEOUT=10 TMPDIR="$GTMP" "$ROOT/scripts/grade.sh" --steps 02 --weights "$BATS_FILE_TMPDIR/weights" --only Zoé --force -o "$BATS_TEST_TMPDIR/class" "$SUBS"
     assert_output --partial "[1/1] Zoé: 0/3"
-    [ "$(wc -l <"$BATS_TEST_TMPDIR/class/grades.csv")" -eq 16 ]
+    [ "$(wc -l <"$BATS_TEST_TMPDIR/class/grades.csv")" -eq 17 ]
     run diff <(sort "$OUT/grades.csv") <(sort "$BATS_TEST_TMPDIR/class/grades.csv")
     assert_success
 }

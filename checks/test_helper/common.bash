@@ -379,6 +379,9 @@ status_meaning() {
         2) echo "it rejected its options" ;;
         3) echo "it crashed (the simulated crash exits 3)" ;;
         124|137) echo "it did not stop in time and was killed" ;;
+        # The grader's limits (scripts/sandbox.sh): named, never called a crash.
+        152) echo "it was killed by SIGXCPU (signal 24): it used up the CPU-time limit the grader sets, not a crash" ;;
+        153) echo "it was killed by SIGXFSZ (signal 25): it wrote a file past the file-size limit the grader sets, not a crash" ;;
         1[2-9][0-9]) echo "it was killed by signal $(( $1 - 128 )): a real crash" ;;
     esac
 }

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# scripts/gradescope-sim.sh CLASS_DIR: run_autograder as Gradescope runs it, on a class, in
+# a fresh Ubuntu root laid out like Gradescope's image (/autograder/source from
+# autograder.zip, setup.sh run once in it, then per submission /autograder/submission,
+# /autograder/submission_metadata.json and /autograder/results), each submission in a
+# throwaway copy of the image (bubblewrap).
+# Then `make grade` on the same class here, and the two sets of verdicts side by side.
+#
+# CLASS_DIR: one folder per student (its name the student's). Needs root, debootstrap and
+# bubblewrap. The image's network is this machine's: the broker of
+# each run_autograder listens on KAFKA_PORT (default 9092), which must be free (no broker
+# of this workbook's up there); `make grade` then starts one there and leaves it up.
+# SUITE (default noble: Ubuntu 24.04; jammy, Gradescope's default, needs GitHub for
+# librdkafka 2.0.2 and bats: SETUP_DOWNLOADS=DIR with the tarballs, as setup.sh says).
+# Kept in build/gradescope-sim/: base/ (debootstrap, once), image/ (after setup.sh; made
+# again when autograder.zip changed), out/STUDENT/results.json, out/make-grade/, logs.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+say() { printf 'gradescope-sim: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+class=${1:-}
+[ -d "$class" ] || { echo "usage: scripts/gradescope-sim.sh CLASS_DIR" >&2; exit 2; }
+class=$(cd "$class" && pwd)
+[ "$(id -u)" -eq 0 ] || die "needs root (debootstrap; bwrap binding /dev)"
+suite=${SUITE:-noble} mirror=${UBUNTU_MIRROR:-http://archive.ubuntu.com/ubuntu}
+port=${KAFKA_PORT:-9092}
+jars=${KAFKA_JARS_CACHE:-$HOME/.cache/kafka-commit-workbook}
+dir=$ROOT/build/gradescope-sim
+zip=$ROOT/build/gradescope/autograder.zip
+mkdir -p "$dir"
+[ -f "$zip" ] || (cd "$ROOT" && make -s gradescope >&2)
+ls "$jars"/kafka-*/libs/kafka_2.13-*.jar >/dev/null 2>&1 || die "no Kafka jars in $jars (make broker-up once)"
+
+if [ ! -f "$dir/base/.complete" ]; then
+    say "making an Ubuntu $suite root with debootstrap (once)"
+    rm -rf "$dir/base"
+    debootstrap --variant=minbase --include=ca-certificates "$suite" "$dir/base" "$mirror" /usr/share/debootstrap/scripts/gutsy \
+        >"$dir/debootstrap.log" 2>&1 || { tail -n 20 "$dir/debootstrap.log" >&2; die "debootstrap failed"; }
+    touch "$dir/base/.complete"
+fi
+# Runs CMD as root inside ROOT_DIR (the network and the jars cache this machine's).
+inside() { # ROOT_DIR CMD...
+    local r=$1; shift
+    env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 TERM=dumb \
+        KAFKA_PORT="$port" "${SIM_ENV[@]}" \
+        bwrap --bind "$r" / --proc /proc --dev /dev --perms 1777 --tmpfs /tmp --tmpfs /run \
+            --bind "$jars" /opt/kafka-commit-workbook/jars --chdir /autograder --die-with-parent "$@"
+}
+SIM_ENV=()
+zip_hash=$(sha256sum "$zip" | cut -c1-16)
+if [ "$(cat "$dir/image/.zip" 2>/dev/null)" != "$zip_hash" ]; then
+    say "the image: the root, autograder.zip in /autograder/source, then setup.sh (log: $dir/setup.log)"
+    rm -rf "$dir/image"
+    cp -a "$dir/base" "$dir/image"
+    cp /etc/resolv.conf "$dir/image/etc/resolv.conf"
+    # As in Ubuntu's own images (Gradescope's base): main and universe, and the updates.
+    rm -f "$dir/image/etc/apt/sources.list.d/ubuntu.sources"
+    printf 'deb %s %s main universe\ndeb %s %s-updates main universe\n' "$mirror" "$suite" "$mirror" "$suite" >"$dir/image/etc/apt/sources.list"
+    mkdir -p "$dir/image/autograder/source" "$dir/image/autograder/results" "$dir/image/opt/kafka-commit-workbook/jars"
+    (cd "$dir/image/autograder/source" && unzip -q "$zip")
+    cp "$dir/image/autograder/source/run_autograder" "$dir/image/autograder/run_autograder"
+    t=$SECONDS
+    SIM_ENV=(${SETUP_DOWNLOADS:+SETUP_DOWNLOADS=$SETUP_DOWNLOADS})
+    inside "$dir/image" bash -c 'cd /autograder/source && apt-get update -qq && bash ./setup.sh' >"$dir/setup.log" 2>&1 ||
+        { tail -n 30 "$dir/setup.log" >&2; die "setup.sh failed (log: $dir/setup.log)"; }
+    say "setup.sh took $((SECONDS - t)) s"
+    echo "$zip_hash" >"$dir/image/.zip"
+fi
+
+# Each submission in a throwaway copy of the image.
+rm -rf "$dir/out" && mkdir -p "$dir/out"
+printf 'student\ttime_s\tscore\tsteps\n' >"$dir/out/times.tsv"
+for sub in "$class"/*/; do
+    name=$(basename "$sub")
+    mkdir -p "$dir/out/$name"
+    printf '{"users": [{"name": "%s", "email": "student@example.com"}]}\n' "$name" >"$dir/out/$name/metadata.json"
+    rm -rf "$dir/run" && cp -a "$dir/image" "$dir/run"
+    t=$SECONDS
+    status=0
+    env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 TERM=dumb KAFKA_PORT="$port" \
+        bwrap --bind "$dir/run" / --proc /proc --dev /dev --perms 1777 --tmpfs /tmp --tmpfs /run \
+            --bind "$jars" /opt/kafka-commit-workbook/jars \
+            --ro-bind "$sub" /autograder/submission --ro-bind "$dir/out/$name/metadata.json" /autograder/submission_metadata.json \
+            --bind "$dir/out/$name" /autograder/results --chdir /autograder --die-with-parent \
+            /autograder/run_autograder >"$dir/out/$name/stdout" 2>&1 </dev/null || status=$?
+    secs=$((SECONDS - t))
+    [ -f "$dir/out/$name/results.json" ] || die "$name: run_autograder (exit $status) wrote no results.json: $(tail -n 5 "$dir/out/$name/stdout")"
+    python3 - "$dir/out/$name/results.json" "$name" "$secs" >>"$dir/out/times.tsv" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1], encoding="utf-8"))
+steps = [t for t in r["tests"] if "max_score" in t]
+print("%s\t%s\t%s\t%s" % (sys.argv[2], sys.argv[3], r["score"], " ".join("%s=%s" % (t["name"][:2], t["status"]) for t in steps)))
+PY
+    say "$name: $(tail -n 1 "$dir/out/times.tsv" | cut -f2-)"
+done
+rm -rf "$dir/run"
+
+# make grade on the same class, here, and the verdicts side by side.
+say "make grade on the same class (bubblewrap sandbox, this machine)"
+(cd "$ROOT" && KAFKA_PORT=$port scripts/grade.sh -o "$dir/out/make-grade" "$class" >"$dir/make-grade.log" 2>&1) ||
+    { tail -n 5 "$dir/make-grade.log" >&2; die "make grade failed"; }
+python3 - "$dir/out" <<'PY'
+import csv, json, os, sys
+out = sys.argv[1]
+grade = {}
+with open(os.path.join(out, "make-grade", "grades.csv"), newline="", encoding="utf-8") as f:
+    for row in csv.DictReader(f):
+        grade[(row["student"], row["step"])] = row["result"]
+same = diff = 0
+for name in sorted(os.listdir(out)):
+    p = os.path.join(out, name, "results.json")
+    if not os.path.isfile(p):
+        continue
+    r = json.load(open(p, encoding="utf-8"))
+    for t in r["tests"]:
+        if "max_score" not in t:
+            continue
+        g = grade.get((name, t["name"]), "?")
+        ok = (t["status"] == "passed") == (g == "pass")
+        same += ok; diff += not ok
+        if not ok:
+            print("DIFFERS: %s %s: run_autograder %s, make grade %s" % (name, t["name"], t["status"], g))
+print("verdicts: %d equal, %d differ" % (same, diff))
+sys.exit(1 if diff else 0)
+PY
+python3 "$ROOT/checks/foundation/fixtures/gradescope_fields.py" "$dir"/out/*/results.json
+column -t -s $'\t' "$dir/out/times.tsv"
