@@ -21,7 +21,6 @@ setup_file() {
     load ../test_helper/common
     workbook_setup_file
     [ "$(id -u)" -eq 0 ] || skip "root only: the container mode runs student code as an unprivileged uid"
-    command -v setpriv >/dev/null || skip "no setpriv"
     # Everything of the judge's under a closed folder (bats' own is 700); the gradings'
     # temporary folders where an unprivileged uid may cross (/tmp, 711).
     export W=$BATS_FILE_TMPDIR/wb OUT_C=$BATS_FILE_TMPDIR/out-container OUT_B=$BATS_FILE_TMPDIR/out-bwrap

@@ -14,7 +14,8 @@ FIX=$BATS_TEST_DIRNAME/grade-fixtures
 setup_file() {
     load ../test_helper/common
     workbook_setup_file
-    "$ROOT/scripts/sandbox.sh" check >/dev/null || skip "no sandbox on this machine"
+    "$ROOT/scripts/sandbox.sh" check >/dev/null ||
+        fail "The grading sandbox cannot run here ($("$ROOT/scripts/sandbox.sh" check 2>&1)): see grade-sandbox.bats"
     make -s -C "$ROOT" build/solutions/02_manual_commit >/dev/null
     export SUBS=$BATS_FILE_TMPDIR/subs SUBS_U=$BATS_FILE_TMPDIR/subs-unsafe
     export OUT=$BATS_FILE_TMPDIR/out OUT_U=$BATS_FILE_TMPDIR/out-unsafe GTMP=$BATS_FILE_TMPDIR/gtmp
