@@ -52,8 +52,8 @@ build/tools/timeline: tools/analysis/timeline.c tools/analysis/timeline_term.c t
 	$(CC) $(CFLAGS) -Itools/kit -o $@ $(filter %.c,$^) $(LDLIBS)
 
 # Loaded into a program under test (LD_PRELOAD): writes down its commit calls and settings.
-build/tools/libprobe.so: tools/probe/probe.c | build/tools
-	$(CC) $(CFLAGS) -fPIC -shared -o $@ $< -ldl $(LDLIBS)
+build/tools/libprobe.so: tools/probe/probe.c tools/probe/faults.c tools/probe/probe.h | build/tools
+	$(CC) $(CFLAGS) -fPIC -shared -o $@ $(filter %.c,$^) -ldl $(LDLIBS)
 
 # The sources, each quoted for the shell: a file named x;id>&2;.c stays a (bad) file name.
 quote_sources = $(foreach f,$(filter %.c,$^),'$(subst ','\'',$(f))')
