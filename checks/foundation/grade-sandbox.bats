@@ -178,7 +178,7 @@ set_limit() { sed -i "s/^$1=.*/$1=$2/" "$D/conf"; }
     run --separate-stderr inside -- sh -c 'exec head -c 5000000 /dev/zero >/sandbox/big'
     [ "$status" -eq 153 ] || fail "expected 153 (SIGXFSZ), got $status: $stderr"
     [[ "$stderr" == *"killed by SIGXFSZ: it wrote a file past the file-size limit (1048576 bytes)"* ]] || fail "stderr: $stderr"
-    # What a check says of such a status (checks/test_helper/common.bash).
+    # What a check says of such a status (checks/test_helper/common.bash, status_meaning).
     run status_meaning 153
     assert_output --partial "file-size limit"
     refute_output --partial "a real crash"
