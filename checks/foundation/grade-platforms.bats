@@ -157,7 +157,8 @@ r = json.load(open(sys.argv[1], encoding="utf-8"))
 steps = [t for t in r["tests"] if "max_score" in t]
 print(r["score"], [(t["name"], t["status"]) for t in steps], len(r["tests"]) - len(steps), r["output"].split(",")[0])
 EOF
-    assert_output "1 [('02_manual_commit', 'passed')] 4 Ada Lovelace: 1/1"
+    # The step's scored entry, then one entry per test of its check.
+    assert_output "1 [('02_manual_commit', 'passed')] $(grep -c '^@test ' "$ROOT/checks/02_manual_commit.bats") Ada Lovelace: 1/1"
     # The same verdict as the grader's on that source (the class's "right").
     [ "$(result_of "$OUT_C" right)" = pass ]
     # The workbook is closed to other users; nothing is left behind.

@@ -317,7 +317,7 @@ expect_batch_commits() {
 }
 
 # The program's requests made after batch i was processed and before the next batch was
-# (async) or started (sync): batch i's commit window; the last one stays open (the commit at
+# (async) or started (sync, that millisecond included): batch i's commit window; the last one stays open (the commit at
 # shutdown falls in it). Prints "i count first_request_parts want" per batch, from the
 # files expect_batch_commits wrote ($BATCH_DIR/batches, requests).
 batch_windows() { # sync|async
@@ -326,7 +326,11 @@ batch_windows() { # sync|async
         END {
             for (i = 1; i <= n; i++) {
                 end = i == n ? 9e18 : (mode == "sync" ? first[i + 1] : last[i + 1]); c = 0; got = "-"
-                for (k = 1; k <= m; k++) if (at[k] >= last[i] && at[k] < end) { if (c == 0) got = parts[k]; c++ }
+                # Synchronous: a request in the very millisecond the next batch started
+                # still belongs to this batch (the next one cannot be committed before its
+                # first message is processed); asynchronous: the commit of the next batch
+                # may come in the millisecond it was processed.
+                for (k = 1; k <= m; k++) if (at[k] >= last[i] && (at[k] < end || (mode == "sync" && at[k] == end))) { if (c == 0) got = parts[k]; c++ }
                 print i, c, got, want[i]
             }
         }' "$BATS_TEST_TMPDIR/batches" "$BATS_TEST_TMPDIR/requests"
