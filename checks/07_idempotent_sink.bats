@@ -176,7 +176,14 @@ stuck_before() {
 # database after the kill (db_problems). Sets KILL_DELAYS (the delays, for the notes).
 # Usage: kill_once I JUDGE
 kill_once() {
-    local i=$1 judge=$2 d=$BATS_TEST_TMPDIR delay problems
+    local i=$1 judge=$2 d=$BATS_TEST_TMPDIR delay problems have
+    # Work for this run: under load a kill can come late and a run take more orders than
+    # planned, until none were left for the next one. Keep at least 10 the database lacks.
+    have=$(sql "SELECT COUNT(*) FROM orders" 2>/dev/null) || have=0
+    if [ $((COUNT - ${have:-0})) -lt 10 ]; then
+        run -0 timeout 30 "$TOOLS/populate" -b "$BROKER" -t "$TOPIC" -n 20 --first $((COUNT + 1)) --force
+        COUNT=$((COUNT + 20))
+    fi
     member_opts
     start_killable $STEP "$d/run$i" -p "$WORK_MS" --crash-at 0 --db "$DB" "${MEMBER_OPTS[@]}"
     local waited=0
