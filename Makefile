@@ -24,7 +24,7 @@ CFLAGS  ?= -O2 -g
 override CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS)
 
-TOOLS     := ping topic populate lag commits timeline analyze clock forget
+TOOLS     := ping topic populate lag commits timeline analyze clock forget invoices
 TOOL_BINS := $(addprefix build/tools/,$(TOOLS))
 # Step folders with plain names only (NN_topic: letters, digits, _): a folder named
 # 04_$(shell ...) would otherwise be expanded again below (.SECONDEXPANSION).
@@ -52,7 +52,7 @@ build/tools/timeline: tools/analysis/timeline.c tools/analysis/timeline_term.c t
 	$(CC) $(CFLAGS) -Itools/kit -o $@ $(filter %.c,$^) $(LDLIBS)
 
 # Loaded into a program under test (LD_PRELOAD): writes down its commit calls and settings.
-build/tools/libprobe.so: tools/probe/probe.c tools/probe/faults.c tools/probe/probe.h | build/tools
+build/tools/libprobe.so: tools/probe/probe.c tools/probe/faults.c tools/probe/txn.c tools/probe/probe.h | build/tools
 	$(CC) $(CFLAGS) -fPIC -shared -o $@ $(filter %.c,$^) -ldl $(LDLIBS)
 
 # The sources, each quoted for the shell: a file named x;id>&2;.c stays a (bad) file name.
@@ -77,7 +77,7 @@ build/tools build/steps build/solutions:
 # ---------------------------------------------------------------- targets
 
 .PHONY: help deps build tools clean broker-up broker-down broker-status broker-logs \
-        broker-reset topic populate lag commits demo run check check-solutions test \
+        broker-reset topic populate lag commits invoices demo run check check-solutions test \
         status hint diff watch timeline compare grade bench bench-checks memcheck chaos \
         fresh-root librdkafka gradescope classroom
 
@@ -128,9 +128,12 @@ lag: build/tools/lag ## [learner] per partition of GROUP: committed offset, log 
 	@test -n "$(GROUP)" || { echo "usage: make lag GROUP=<consumer group> [TOPIC=$(TOPIC)]" >&2; exit 2; }
 	@build/tools/lag -b $(BROKER) -g $(GROUP) -t $(TOPIC)
 
-commits: build/tools/commits ## [learner] every offset commit the broker recorded for GROUP
-	@test -n "$(GROUP)" || { echo "usage: make commits GROUP=<consumer group>" >&2; exit 2; }
-	@build/tools/commits -b $(BROKER) -g $(GROUP) --header
+commits: build/tools/commits ## [learner] every offset commit the broker recorded for GROUP (TXN=1: kept, aborted or open)
+	@test -n "$(GROUP)" || { echo "usage: make commits GROUP=<consumer group> [TXN=1]" >&2; exit 2; }
+	@build/tools/commits -b $(BROKER) -g $(GROUP) --header $(if $(filter 1,$(TXN)),--txn)
+
+invoices: build/tools/invoices ## [learner] step 09's invoices as a reader sees them: records, orders, duplicates (ISOLATION=read_uncommitted, OUT=invoices)
+	@build/tools/invoices -b $(BROKER) -t $(or $(OUT),invoices) --isolation $(or $(ISOLATION),read_committed) --duplicates
 
 # ---------------------------------------------------------------- the steps
 

@@ -17,16 +17,32 @@
  * Output, one line per commit, tab-separated, oldest first:
  *
  *     TOPIC  PARTITION  OFFSET  COMMIT_TIMESTAMP_MS
+ *
+ * --txn adds a column STATE, for commits made inside transactions (step 09:
+ * the offsets a producer sends with its transaction are written to
+ * __consumer_offsets at once, and count only once the transaction commits):
+ *
+ *     kept     the broker counts it: a plain commit, or one whose
+ *              transaction committed;
+ *     aborted  its transaction was aborted: the broker dropped it, and the
+ *              group's offset did not move;
+ *     open     its transaction has not ended yet.
+ *
+ * To tell them apart the partition is read twice: as a read_committed
+ * reader sees it (it stops at the first record of a transaction still open,
+ * and skips what aborted transactions wrote), then as a read_uncommitted
+ * one, which sees every record.
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "kit.h"
 
 static const char usage[] =
-    "usage: commits [-b BROKER] -g GROUP [-t TOPIC] [--header]\n"
+    "usage: commits [-b BROKER] -g GROUP [-t TOPIC] [--header] [--txn]\n"
     "  Print every offset commit the broker recorded for GROUP, oldest first:\n"
     "  TOPIC<tab>PARTITION<tab>OFFSET<tab>COMMIT_TIMESTAMP_MS\n"
     "  -b BROKER  broker address (default " KIT_BROKER ")\n"
@@ -34,11 +50,37 @@ static const char usage[] =
     "  -t TOPIC   only commits for this topic\n"
     "  --header   first print the line: topic partition offset commit_ms;\n"
     "             and when there is no commit, say so and exit 1\n"
+    "  --txn      add a column STATE: kept, aborted (in a transaction that\n"
+    "             was aborted) or open (in a transaction not ended yet)\n"
     "  -h         show this help\n";
 
 #define OFFSETS_TOPIC "__consumer_offsets"
 
 static long printed; /* commits printed so far */
+
+/* --txn: the offsets of __consumer_offsets that a read_committed reader
+ * sees (ascending), and where it stopped (the last stable offset). */
+static int txn_mode, collecting;
+static int64_t *visible, lso = -1;
+static size_t n_visible, cap_visible;
+
+static const char *state_of(int64_t offset)
+{
+    size_t lo = 0, hi = n_visible;
+
+    if (offset >= lso)
+        return "open";
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (visible[mid] == offset)
+            return "kept";
+        if (visible[mid] < offset)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return "aborted";
+}
 
 /*
  * Which partition of __consumer_offsets holds the group's records?
@@ -264,7 +306,22 @@ static int handle(const rd_kafka_message_t *m, const char *group,
                   const char *topic)
 {
     struct commit c;
-    int kind = parse_key(m, &c), version;
+    int kind, version;
+
+    if (collecting) {
+        if (n_visible == cap_visible) {
+            size_t cap = cap_visible ? cap_visible * 2 : 1024;
+            int64_t *v = realloc(visible, cap * sizeof(*v));
+            if (!v) {
+                kit_err("out of memory");
+                return -1;
+            }
+            visible = v, cap_visible = cap;
+        }
+        visible[n_visible++] = m->offset;
+        return 0;
+    }
+    kind = parse_key(m, &c);
 
     if (kind == 0)
         return 0;
@@ -295,8 +352,9 @@ static int handle(const rd_kafka_message_t *m, const char *group,
         return -1;
     }
     printed++;
-    printf("%.*s\t%d\t%lld\t%lld\n", c.topic.len, c.topic.s, (int)c.partition,
-           (long long)c.offset, (long long)c.timestamp);
+    printf("%.*s\t%d\t%lld\t%lld%s%s\n", c.topic.len, c.topic.s, (int)c.partition,
+           (long long)c.offset, (long long)c.timestamp, txn_mode ? "\t" : "",
+           txn_mode ? state_of(m->offset) : "");
     return 0;
 }
 
@@ -319,7 +377,8 @@ static double now(void)
  * carries the position it reached, past any such records.
  */
 static int read_partition(rd_kafka_t *rk, int32_t p, int64_t start,
-                          int64_t end, const char *group, const char *topic)
+                          int64_t end, const char *group, const char *topic,
+                          int64_t *reached)
 {
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
     rd_kafka_resp_err_t err, last_error = RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -347,6 +406,11 @@ static int read_partition(rd_kafka_t *rk, int32_t p, int64_t start,
             if (m->offset > position)
                 position = m->offset;
             progress_at = now();
+            if (reached) {  /* read_committed: the end it may read to */
+                *reached = position;
+                rd_kafka_message_destroy(m);
+                break;
+            }
         } else if (m && m->err) {
             /* Mostly passing trouble (a connection dropped...) that
              * librdkafka retries by itself; remember it in case we stall. */
@@ -367,6 +431,34 @@ static int read_partition(rd_kafka_t *rk, int32_t p, int64_t start,
             rc = -1;
         }
     }
+    if (reached && position > *reached)
+        *reached = position;  /* read to the end: nothing open */
+    return rc;
+}
+
+/* --txn: what a read_committed reader sees of partition P (into visible,
+ * lso), with a client of its own. */
+static int read_committed_view(const char *broker, int32_t p, int64_t low, int64_t high)
+{
+    rd_kafka_conf_t *conf = kit_conf(broker, "group.id", "kit-commits-reader",
+                                     "enable.auto.commit", "false",
+                                     "enable.auto.offset.store", "false",
+                                     "enable.partition.eof", "true",
+                                     "isolation.level", "read_committed",
+                                     "fetch.wait.max.ms", "20", NULL);
+    const rd_kafka_metadata_t *md;
+    rd_kafka_t *rk;
+    int rc;
+
+    if (!conf || !(rk = kit_connect(RD_KAFKA_CONSUMER, conf, broker, KIT_TIMEOUT_MS, &md)))
+        return -1;
+    rd_kafka_metadata_destroy(md);
+    collecting = 1;
+    lso = low;
+    rc = read_partition(rk, p, low, high, NULL, NULL, &lso);
+    collecting = 0;
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
     return rc;
 }
 
@@ -374,6 +466,7 @@ int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"header", no_argument, NULL, 'H'},
+        {"txn", no_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -387,6 +480,7 @@ int main(int argc, char **argv)
         case 'g': group = optarg; break;
         case 't': topic = optarg; break;
         case 'H': header = 1; break;
+        case 'T': txn_mode = 1; break;
         case 'h': kit_usage(usage, 0);
         default:  kit_usage(usage, 2);
         }
@@ -427,7 +521,7 @@ int main(int argc, char **argv)
         return 1;
 
     if (header)
-        printf("topic\tpartition\toffset\tcommit_ms\n");
+        printf("topic\tpartition\toffset\tcommit_ms%s\n", txn_mode ? "\tstate" : "");
 
     /* No __consumer_offsets yet: the broker creates it with the first
      * commit of any group, so nobody has committed anything. */
@@ -439,7 +533,8 @@ int main(int argc, char **argv)
         int64_t low, high;
 
         if (kit_watermarks(rk, OFFSETS_TOPIC, p, &low, &high) == 0 &&
-            (high <= low || read_partition(rk, p, low, high, group, topic) == 0))
+            (!txn_mode || high <= low || read_committed_view(broker, p, low, high) == 0) &&
+            (high <= low || read_partition(rk, p, low, high, group, topic, NULL) == 0))
             rc = 0;
     }
 

@@ -53,7 +53,8 @@
  * rd_kafka_offset_store(rkt, partition, offset) stores offset + 1 (rdkafka.h
  * says so): its line says what was stored, offsets=P:offset+1.
  *
- * The faults live in faults.c (probe.h is what the two files share).
+ * The faults live in faults.c (probe.h is what the files share); a
+ * transactional producer's calls and faults (step 09) in txn.c.
  *
  * Each line is written with one write(2) as the call returns, so a program
  * that dies (_exit, SIGKILL) leaves every finished line behind.  The probe
@@ -199,6 +200,12 @@ static const char *errors_text(const rd_kafka_topic_partition_list_t *l,
     return buf[0] ? buf : "-";
 }
 
+const char *probe_delivered(char *buf, size_t size) { return delivered_text(buf, size); }
+const char *probe_offsets(const rd_kafka_topic_partition_list_t *l, char *buf, size_t size)
+{
+    return offsets_text(l, buf, size);
+}
+
 /* Write the settings of KV (n entries) that differ from DV's or are in
  * always[]. */
 static void emit_config(const char **kv, size_t n, const char **dv, size_t nd,
@@ -236,7 +243,10 @@ rd_kafka_t *rd_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf,
         (rd_kafka_t * (*)(rd_kafka_type_t, rd_kafka_conf_t *, char *, size_t))
             real("rd_kafka_new");
 
+    if (type == RD_KAFKA_PRODUCER && conf && !depth)
+        note_producer_conf(conf);
     if (type == RD_KAFKA_CONSUMER && conf && !depth) {
+        note_consumer_conf(conf);
         rd_kafka_conf_t *defaults = rd_kafka_conf_new();
         rd_kafka_topic_conf_t *tdefaults = rd_kafka_topic_conf_new();
         rd_kafka_topic_conf_t *tconf = rd_kafka_conf_get_default_topic_conf(conf);

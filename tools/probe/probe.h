@@ -39,6 +39,16 @@ void note_stored(const char *topic, int32_t p, int64_t offset);
 /* clock-jump:MS: the program's wall clock jumps at its first assignment. */
 void maybe_clock_jump(const rd_kafka_topic_partition_list_t *l);
 
+/* probe.c: "P:O,..." of the highest offsets handed to the program so far
+ * ("-": none), and "P:N,..." of a list ("stored" for NULL, "-" empty). */
+const char *probe_delivered(char *buf, size_t size);
+const char *probe_offsets(const rd_kafka_topic_partition_list_t *l, char *buf,
+                          size_t size);
+/* txn.c: the transactional producer's calls (step 09) and their faults;
+ * rd_kafka_new() hands it each configuration first. */
+void note_consumer_conf(const rd_kafka_conf_t *conf);
+void note_producer_conf(const rd_kafka_conf_t *conf);
+
 #pragma GCC visibility pop
 
 #endif

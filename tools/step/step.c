@@ -51,6 +51,10 @@ static void usage(FILE *out, const char *prog) {
                 "  --db PATH       the orders database, step 07 (default %s)\n"
                 "  --commit-stale-ms MS  warn when the last commit is older, "
                 "step 08 (default %d)\n"
+                "  --out TOPIC     where the invoices go, step 09 (default "
+                "%s)\n"
+                "  --txn-id ID     the transactional.id, step 09 (default "
+                "%s)\n"
                 "  -X key=value    librdkafka setting, applied after the "
                 "step's own (repeatable)\n"
                 "  --crash-at N    crash while processing the Nth message "
@@ -64,7 +68,8 @@ static void usage(FILE *out, const char *prog) {
                 "  -h              this help\n",
                 prog, opts->brokers, opts->topic, opts->group,
                 opts->process_ms, opts->batch, opts->db,
-                opts->commit_stale_ms, opts->crash_at);
+                opts->commit_stale_ms, opts->out_topic, opts->txn_id,
+                opts->crash_at);
 }
 
 /* A non-negative decimal number, or -1. */
@@ -87,6 +92,8 @@ void step_init(struct step_opts *o, int argc, char **argv,
             {"db", required_argument, NULL, 'D'},
             {"commit-stale-ms", required_argument, NULL, 'S'},
             {"exit-at-end", no_argument, NULL, 'E'},
+            {"out", required_argument, NULL, 'O'},
+            {"txn-id", required_argument, NULL, 'T'},
             {"help", no_argument, NULL, 'h'},
             {NULL, 0, NULL, 0}};
         int c, *target, v;
@@ -103,6 +110,10 @@ void step_init(struct step_opts *o, int argc, char **argv,
                 o->db = "build/orders.db";
         if (!o->commit_stale_ms)
                 o->commit_stale_ms = 10000;
+        if (!o->out_topic)
+                o->out_topic = "invoices";
+        if (!o->txn_id)
+                o->txn_id = "invoicer-1";
 
         while ((c = getopt_long(argc, argv, "b:t:g:p:n:X:h", longopts,
                                 NULL)) != -1) {
@@ -119,6 +130,8 @@ void step_init(struct step_opts *o, int argc, char **argv,
                 case 'D': o->db = optarg; break;
                 case 'S': target = &o->commit_stale_ms; break;
                 case 'E': o->exit_at_end = 1; break;
+                case 'O': o->out_topic = optarg; break;
+                case 'T': o->txn_id = optarg; break;
                 case 'X':
                         if (!strchr(optarg, '=') ||
                             o->override_cnt == STEP_MAX_OVERRIDES) {
@@ -516,6 +529,25 @@ void step_commit_failed(int32_t partition, int64_t next_offset,
                " error=%s at=%" PRId64 "\n",
                partition, next_offset, rd_kafka_err2name(err),
                ms(CLOCK_REALTIME));
+}
+
+void step_txn_committed(int orders) {
+        printf("transaction committed orders=%d at=%" PRId64 "\n", orders,
+               ms(CLOCK_REALTIME));
+}
+
+void step_txn_aborted(int orders, const rd_kafka_error_t *error) {
+        printf("transaction aborted orders=%d error=%s at=%" PRId64 "\n",
+               orders, error ? rd_kafka_error_name(error) : "NO_ERROR",
+               ms(CLOCK_REALTIME));
+}
+
+const char *step_invoice(const rd_kafka_message_t *order) {
+        static char buf[256];
+        snprintf(buf, sizeof(buf), "Invoice-for-%.*s",
+                 (int)(order->len < 200 ? order->len : 200),
+                 order->payload ? (const char *)order->payload : "");
+        return buf;
 }
 
 void step_stored(int32_t partition, int64_t next_offset) {

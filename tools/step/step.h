@@ -38,6 +38,10 @@ struct step_opts {
         int commit_stale_ms; /* --commit-stale-ms: warn when the last
                               * successful commit is older (step 08),
                               * default 10000 */
+        const char *out_topic; /* --out: where step 09 writes its invoices,
+                                * default invoices */
+        const char *txn_id;  /* --txn-id: step 09's transactional.id,
+                              * default invoicer-1 */
         const char *overrides[STEP_MAX_OVERRIDES]; /* -X key=value */
         int override_cnt;
 };
@@ -140,6 +144,18 @@ void step_committed(int32_t partition, int64_t next_offset);
  *   lag partition=P committed=C end=E lag=N at=MS   (step 08) */
 void step_commit_failed(int32_t partition, int64_t next_offset,
                         rd_kafka_resp_err_t err);
+
+/* Step 09's transactions, on stdout:
+ *   transaction committed orders=N at=MS   the broker committed the
+ *       transaction: its N invoices and the offsets sent with it
+ *   transaction aborted orders=N error=NAME at=MS   it was aborted (NAME:
+ *       what made it abortable, or NO_ERROR when the program chose to)
+ * and the invoice's value for an order: "Invoice-for-" followed by the
+ * order's value (Order-7 -> Invoice-for-Order-7), in a buffer of the kit's
+ * that the next call overwrites. */
+void step_txn_committed(int orders);
+void step_txn_aborted(int orders, const rd_kafka_error_t *error);
+const char *step_invoice(const rd_kafka_message_t *order);
 void step_stored(int32_t partition, int64_t next_offset);
 void step_lag(int32_t partition, int64_t committed, int64_t end);
 
