@@ -98,36 +98,6 @@ ended_by_itself() {
         "$(status_meaning "$STEP_STATUS")" "$(tail -n 4 "$prefix.err")" "$(hint_for $STEP)")"
 }
 
-# start_step, but with timeout(1) inside a subshell whose own stderr is discarded, so
-# that a kill -9 of the program leaves no "Killed" notice in the test's output. STEP_PID
-# is the subshell (it exits with the program's status, 137 after kill -9); the program is
-# its grandchild: program_pid finds it.
-start_killable() {
-    local name=$1 prefix=$2; shift 2
-    local bin=$WORKBOOK_BIN/$name
-    [ -x "$bin" ] || fail "no program $bin: build it with 'make build'"
-    (
-        timeout -k 2 "$RUN_TIMEOUT" "$bin" -b "$BROKER" -t "$TOPIC" -g "$GROUP" "${SESSION_OPTS[@]}" "$@" \
-            >"$prefix.out" 2>"$prefix.err" </dev/null
-        st=$?; exit $st
-    ) 2>/dev/null 3>&- &
-    STEP_PID=$!
-}
-program_pid() { local t; t=$(pgrep -P "$STEP_PID") && pgrep -P "$t"; }
-
-# Wait until PREFIX.out has N `processed` lines; returns 1 when the program ended first,
-# 2 when RUN_TIMEOUT passed. (No fail in here: called as a condition, bats' fail only
-# returns, and the loop would go on saying it, once every 50 ms.)
-wait_processed() {
-    local out=$1 n=$2 deadline=$((SECONDS + RUN_TIMEOUT))
-    local seen
-    while seen=$(grep -c '^processed ' "$out" 2>/dev/null || true); [ "${seen:-0}" -lt "$n" ]; do
-        kill -0 "$STEP_PID" 2>/dev/null || return 1
-        [ $SECONDS -lt $deadline ] || return 2
-        sleep 0.05
-    done
-}
-
 # Why the program of OUT processed (next to) nothing, most likely, from what it did: one
 # sentence, the same whichever test met it. Usage: idle_why OUT
 idle_why() {

@@ -14,13 +14,17 @@ make -s "build/steps/$STEP_DIR" || exit 1
 build/tools/ping -b "$BROKER" -t 2000 >/dev/null 2>&1 || scripts/broker.sh up || exit 1
 build/tools/topic -b "$BROKER" -t "$TOPIC" -p "$PARTITIONS" || exit 1
 build/tools/populate -b "$BROKER" -t "$TOPIC" -n "$COUNT" || exit 1
+# Step 09 writes its invoices to a topic of their own (its --out, default invoices).
+if [ "${STEP_DIR%%_*}" = 09 ]; then build/tools/topic -b "$BROKER" -t invoices -p "$PARTITIONS" || exit 1; fi
 
 # A crashed consumer stays in its group until its session times out (librdkafka's
 # default: 45 s), and the rerun waits for that. 6 s, with a heartbeat well within it
 # (librdkafka's default heartbeat, 3 s, must stay below the session), is the shortest
 # any Kafka accepts by default. -X in ARGS comes later, so it wins.
 SESSION=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=2000)
-echo "== running steps/$STEP_DIR (Ctrl+C to stop; then 'make lag GROUP=...' and 'make commits GROUP=...')"
+after="'make lag GROUP=...' and 'make commits GROUP=...'"
+[ "${STEP_DIR%%_*}" != 09 ] || after="'make invoices', 'make commits GROUP=transactions-group TXN=1'"
+echo "== running steps/$STEP_DIR (Ctrl+C to stop; then $after)"
 status=0
 # shellcheck disable=SC2086 # ARGS is a list of options
 "build/steps/$STEP_DIR" -b "$BROKER" -t "$TOPIC" ${GROUP:+-g "$GROUP"} "${SESSION[@]}" ${ARGS:-} || status=$?

@@ -76,6 +76,7 @@ mutant_fails() {
 @test "selfcheck: the 08 starter fails its check" { starter_fails 08_lag; }
 @test "selfcheck: the 04 starter fails its check" { starter_fails 04_at_most_once; }
 @test "selfcheck: the 05 starter fails its check" { starter_fails 05_store_after_processing; }
+@test "selfcheck: the 09 starter fails its check" { starter_fails 09_transactions; }
 
 @test "selfcheck: 01 with the default 5000 ms interval fails" { mutant_fails 01_default_interval; }
 @test "selfcheck: 01 with auto-commit off fails" { mutant_fails 01_auto_commit_off; }
@@ -114,6 +115,13 @@ mutant_fails() {
 @test "selfcheck: 03 keeping its batch across a rebalance fails" { mutant_fails 03_batch_kept_across_rebalance; }
 @test "selfcheck: 06 keeping its failed commits off stdout fails" { mutant_fails 06_failures_unreported; }
 @test "selfcheck: 08 lag from the position instead of the committed offset fails" { mutant_fails 08_lag_from_position; }
+@test "selfcheck: 09 step 02's strategy (produce, then the consumer's commit) fails" { mutant_fails 09_consumer_commit; }
+@test "selfcheck: 09 offsets committed by the consumer after the transaction fails" { mutant_fails 09_offsets_by_consumer; }
+@test "selfcheck: 09 no abort on an abortable error fails" { mutant_fails 09_no_abort; }
+@test "selfcheck: 09 abort without a rewind fails" { mutant_fails 09_no_rewind; }
+@test "selfcheck: 09 sending the last order's offset instead of the next fails" { mutant_fails 09_offsets_not_next; }
+@test "selfcheck: 09 carrying on after being fenced fails" { mutant_fails 09_fenced_carries_on; }
+@test "selfcheck: 09 never initialising the transactions fails" { mutant_fails 09_no_init; }
 @test "selfcheck: 08 without the report after the last commit fails" { mutant_fails 08_no_final_report; }
 @test "selfcheck: 08 restarting the commit clock on failed commits fails" { mutant_fails 08_clock_on_failed_commit; }
 @test "selfcheck: 08 warning with lag 0 fails" { mutant_fails 08_warn_without_lag; }
@@ -175,6 +183,9 @@ alternative_passes() {
 @test "selfcheck: 08 counting only fully successful commits passes" { alternative_passes 08_ok_only_on_full_success; }
 @test "selfcheck: 08 querying the log end from the leader passes" { alternative_passes 08_query_watermarks; }
 @test "selfcheck: 08 reporting after the commit instead of before the fetch passes" { alternative_passes 08_report_after_commit; }
+@test "selfcheck: 09 sending the consumer's positions (as librdkafka's example) passes" { alternative_passes 09_position_offsets; }
+@test "selfcheck: 09 rewinding to the batch's first orders by seek passes" { alternative_passes 09_rewind_to_batch_start; }
+@test "selfcheck: 09 one transaction per order passes" { alternative_passes 09_txn_per_order; }
 
 @test "selfcheck: every mutant in checks/mutants has a test here" {
     for patch in "$ROOT"/checks/mutants/*.patch; do

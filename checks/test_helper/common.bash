@@ -155,6 +155,38 @@ start_step() {
     STEP_PID=$!
 }
 
+# start_step, for a program to kill -9 (steps 07 and 09): timeout(1) runs inside a
+# subshell whose own stderr is discarded, so that a kill -9 of the program leaves no
+# "Killed" notice in the test's output. The probe writes PREFIX.probe. STEP_PID
+# is the subshell (it exits with the program's status, 137 after kill -9); the program is
+# its grandchild: program_pid finds it.
+start_killable() {
+    local name=$1 prefix=$2; shift 2
+    local bin=$WORKBOOK_BIN/$name
+    [ -x "$bin" ] || fail "no program $bin: build it with 'make build'"
+    rm -f "$prefix.probe"
+    (
+        LD_PRELOAD=$PROBE_LIB WORKBOOK_PROBE=$prefix.probe timeout -k 2 "$RUN_TIMEOUT" "$bin" -b "$BROKER" -t "$TOPIC" -g "$GROUP" "${SESSION_OPTS[@]}" "$@" \
+            >"$prefix.out" 2>"$prefix.err" </dev/null
+        st=$?; exit $st
+    ) 2>/dev/null 3>&- &
+    STEP_PID=$!
+}
+program_pid() { local t; t=$(pgrep -P "$STEP_PID") && pgrep -P "$t"; }
+
+# Wait until PREFIX.out has N `processed` lines; returns 1 when the program ended first,
+# 2 when RUN_TIMEOUT passed. (No fail in here: called as a condition, bats' fail only
+# returns, and the loop would go on saying it, once every 50 ms.)
+wait_processed() {
+    local out=$1 n=$2 deadline=$((SECONDS + RUN_TIMEOUT))
+    local seen
+    while seen=$(grep -c '^processed ' "$out" 2>/dev/null || true); [ "${seen:-0}" -lt "$n" ]; do
+        kill -0 "$STEP_PID" 2>/dev/null || return 1
+        [ $SECONDS -lt $deadline ] || return 2
+        sleep 0.05
+    done
+}
+
 # Wait (up to RUN_TIMEOUT) until FILE (a program's stderr) has a line matching the
 # extended regular expression RE.
 wait_for_stderr() {

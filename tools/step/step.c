@@ -198,6 +198,27 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason,
         }
 }
 
+/* Step 09's producer: says once when no broker answers; its other errors,
+ * fatal ones too, come back from the transactional calls, for the program
+ * to handle. */
+static void producer_error_cb(rd_kafka_t *rk, int err, const char *reason,
+                              void *opaque) {
+        (void)rk, (void)opaque;
+        if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && !no_broker) {
+                fprintf(stderr, "%% no broker answers at %s (%s)\n",
+                        opts->brokers, reason);
+                no_broker = 1;
+        }
+}
+
+void step_producer_conf(rd_kafka_conf_t *pconf) {
+        rd_kafka_conf_set_error_cb(pconf, producer_error_cb);
+}
+
+int step_wait_ms(void) {
+        return opts->idle_exit_s > 0 ? 10000 : 30000;
+}
+
 /* A setting as a number, from conf (the default when unset). */
 static long conf_number(rd_kafka_conf_t *conf, const char *name) {
         char value[64];
@@ -529,6 +550,24 @@ void step_commit_failed(int32_t partition, int64_t next_offset,
                " error=%s at=%" PRId64 "\n",
                partition, next_offset, rd_kafka_err2name(err),
                ms(CLOCK_REALTIME));
+}
+
+rd_kafka_topic_partition_list_t *
+step_batch_offsets(rd_kafka_message_t **batch, int n) {
+        rd_kafka_topic_partition_list_t *offsets =
+            rd_kafka_topic_partition_list_new(n > 0 ? n : 1);
+        for (int i = 0; i < n; i++) {
+                const char *topic = rd_kafka_topic_name(batch[i]->rkt);
+                rd_kafka_topic_partition_t *p =
+                    rd_kafka_topic_partition_list_find(offsets, topic,
+                                                       batch[i]->partition);
+                if (!p)
+                        p = rd_kafka_topic_partition_list_add(
+                            offsets, topic, batch[i]->partition);
+                if (batch[i]->offset + 1 > p->offset)
+                        p->offset = batch[i]->offset + 1;
+        }
+        return offsets;
 }
 
 void step_txn_committed(int orders) {

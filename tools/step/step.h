@@ -125,6 +125,13 @@ void step_rebalance_log(rd_kafka_t *rk, rd_kafka_resp_err_t err,
  * status 1 (at once, with no close, when no broker ever answered). */
 void step_idle(void);
 
+/* Step 03's offsets of a batch, for the steps after it: a new list (the
+ * caller destroys it) with one entry per partition of the n messages,
+ * holding the offset of its last message in the batch + 1: the next to
+ * read, what a commit of the batch sends. */
+rd_kafka_topic_partition_list_t *
+step_batch_offsets(rd_kafka_message_t **batch, int n);
+
 /* The output lines on stdout (at= is wall-clock epoch milliseconds):
  *   started partition=P offset=O value=V at=MS
  *   processed partition=P offset=O value=V at=MS
@@ -154,6 +161,12 @@ void step_commit_failed(int32_t partition, int64_t next_offset,
  * order's value (Order-7 -> Invoice-for-Order-7), in a buffer of the kit's
  * that the next call overwrites. */
 void step_txn_committed(int orders);
+/* Step 09's producer configuration: an error callback that says, once,
+ * when no broker answers (its other errors, fatal ones too, come back from
+ * the transactional calls, for the program to handle). And how long its
+ * start-up may wait for the broker: 30 s, 10 s with --idle-exit. */
+void step_producer_conf(rd_kafka_conf_t *pconf);
+int step_wait_ms(void);
 void step_txn_aborted(int orders, const rd_kafka_error_t *error);
 const char *step_invoice(const rd_kafka_message_t *order);
 void step_stored(int32_t partition, int64_t next_offset);
