@@ -30,9 +30,12 @@ build/tools/topic -b "$B" -t "$topic-trickle" -p 3 >/dev/null
 check "populate -e" build/tools/populate -b "$B" -t "$topic-trickle" -n 3 -e 10
 # --exit-at-end ends each run at the end of the topic; --idle-exit only bounds the wait for
 # the first assignment, which under valgrind on a busy machine took more than 2 s + a session.
+# Step 09 writes invoices (--out) in transactions (--txn-id); the other steps ignore both.
+build/tools/topic -b "$B" -t "$topic-invoices" -p 3 >/dev/null
 for step in $(cd solutions && ls -d [0-9][0-9]_*/ | tr -d /); do
     check "solutions/$step" "build/solutions/$step" -b "$B" -t "$topic" -g "$topic-$step" \
         -p 10 --crash-at 0 --idle-exit 10 --exit-at-end --db build/memcheck/orders.db \
+        --out "$topic-invoices" --txn-id "$topic-$step" \
         -X session.timeout.ms=2000 -X heartbeat.interval.ms=400
 done
 check "clock"     build/tools/clock -b "$B"
@@ -42,5 +45,8 @@ check "analyze"   build/tools/analyze --count 30 \
     build/memcheck/solutions_02_manual_commit.out build/memcheck/commits.out
 check "timeline"  build/tools/timeline --svg build/memcheck/timeline.svg \
     build/memcheck/solutions_02_manual_commit.out build/memcheck/commits.out
+check "commits --txn" build/tools/commits -b "$B" -g "$topic-09_transactions" -t "$topic" --txn
+check "invoices"  build/tools/invoices -b "$B" -t "$topic-invoices" --isolation read_uncommitted \
+    --duplicates --commit-as "$topic-invoice-reader"
 check "forget"    build/tools/forget -b "$B" -t "$topic-trickle" -g "$topic-02_manual_commit"
 [ $failed = 0 ] && echo "memcheck: clean" || { echo "memcheck: problems above"; exit 1; }

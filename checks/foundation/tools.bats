@@ -352,6 +352,68 @@ $g $t2 0 2 100 98"
     assert_equal "$(cut -f1-3 <<<"$output")" "$(printf '%s\t0\t4\n%s\t1\t7' "$t" "$t")"
 }
 
+@test "commits --txn: a commit in a transaction is kept, aborted or open, and an open one is aborted by the next instance" {
+    run make -s -C "$ROOT" build/fixtures/txn
+    assert_success
+    local t g fx=$ROOT/build/fixtures/txn
+    t=$(name orders)
+    g=$(name group)
+    topic_with_orders "$t"
+    run -0 timeout 30 "$fx" "$BROKER" "$g" "$t" 0 4 commit
+    run -0 timeout 30 "$fx" "$BROKER" "$g" "$t" 1 7 abort
+    run -0 timeout 30 "$fx" "$BROKER" "$g" "$t" 2 9 open
+    sleep 0.5       # the markers come just after the calls return
+    run --separate-stderr timeout 10 "$TOOLS/commits" -b "$BROKER" -g "$g" --txn --header
+    assert_success
+    assert_equal "$(cut -f1-3,5 <<<"$output")" "$(printf 'topic\tpartition\toffset\tstate\n%s\t0\t4\tkept\n%s\t1\t7\taborted\n%s\t2\t9\topen' "$t" "$t" "$t")"
+    # The group's offset of partition 2 has not moved: the transaction is open.
+    run -0 timeout 10 "$TOOLS/lag" -b "$BROKER" -g "$g" -t "$t"
+    assert_line --regexp "^$g +$t +2 +- "
+    # The same transactional.id again: its registration aborts the open transaction.
+    run -0 timeout 30 "$fx" "$BROKER" "$g" "$t" 0 5 commit
+    sleep 0.5
+    run --separate-stderr timeout 10 "$TOOLS/commits" -b "$BROKER" -g "$g" --txn
+    assert_success
+    assert_equal "$(cut -f2,3,5 <<<"$output")" "$(printf '0\t4\tkept\n1\t7\taborted\n2\t9\taborted\n0\t5\tkept')"
+    # Without --txn the columns are as before.
+    run --separate-stderr timeout 10 "$TOOLS/commits" -b "$BROKER" -g "$g"
+    assert_equal "$(awk -F'\t' '{ print NF }' <<<"$output" | sort -u)" 4
+}
+
+@test "invoices: read_committed counts only committed transactions, read_uncommitted also aborted ones; an open one stops read_committed short" {
+    run make -s -C "$ROOT" build/fixtures/txn
+    assert_success
+    local t g out fx=$ROOT/build/fixtures/txn
+    t=$(name orders)
+    g=$(name group)
+    out=$(name invoices)
+    topic_with_orders "$t"
+    run -0 timeout 15 "$TOOLS/topic" -b "$BROKER" -t "$out" -p 1
+    run -0 timeout 30 "$fx" "$BROKER" "$g" "$t" 0 3 commit "$out" 3
+    run -0 timeout 30 "$fx" "$BROKER" "$g" "$t" 0 5 abort "$out" 2
+    run -0 timeout 20 "$TOOLS/invoices" -b "$BROKER" -t "$out"
+    assert_line "invoices: $out read_committed: 3 records, 3 orders, 0 duplicated"
+    run -0 timeout 20 "$TOOLS/invoices" -b "$BROKER" -t "$out" --isolation read_uncommitted --duplicates
+    assert_line "invoices: $out read_uncommitted: 5 records, 3 orders, 2 duplicated"
+    assert_line --index 0 "$(printf 'Order-1\t2')"
+    assert_line --index 1 "$(printf 'Order-2\t2')"
+    # 3 + 2 records and two markers: the partition ends at 7.
+    assert_line "  partition 0: 5 records read up to offset 7; its end is 7"
+    run -0 timeout 20 "$TOOLS/invoices" -b "$BROKER" -t "$out" --list
+    assert_line --index 0 "$(printf '0\t0\tOrder-1\tInvoice-for-Order-1')"
+    # A transaction left open: read_committed stops at its first record, and says so.
+    run -0 timeout 30 "$fx" "$BROKER" "$g" "$t" 0 6 open "$out" 1
+    run -0 timeout 20 "$TOOLS/invoices" -b "$BROKER" -t "$out"
+    assert_line "invoices: $out read_committed: 3 records, 3 orders, 0 duplicated"
+    assert_line --partial "read up to offset 7; its end is 8: a transaction is still open there"
+    run -0 timeout 30 "$fx" "$BROKER" "$g" "$t" 0 7 commit
+    # A reader that read them all and commits the last one's offset + 1 is 1 behind:
+    # the last offset is the commit marker.
+    run -0 timeout 20 "$TOOLS/invoices" -b "$BROKER" -t "$out" --commit-as "$g-reader"
+    run -0 timeout 10 "$TOOLS/lag" -b "$BROKER" -g "$g-reader" -t "$out"
+    assert_line --regexp "^$g-reader +$out +0 +3 +9 +6\$"
+}
+
 # ------------------------------------------------------ decoding, by hand
 
 @test "commits decodes OffsetCommitValue versions 0 to 4, and rejects what it cannot read" {
@@ -440,7 +502,7 @@ commits: offset commit at __consumer_offsets offset 43 has value version 5; this
 # tools started at once on a busy machine once took 5.05 s.
 @test "with no broker, every tool says so in one line and exits 1 by itself, never hangs" {
     local tool rc ms args dir=$BATS_TEST_TMPDIR
-    for tool in ping topic populate lag commits clock forget; do
+    for tool in ping topic populate lag commits clock forget invoices; do
         args=(-b "$DEAD")
         [[ $tool == lag || $tool == commits || $tool == forget ]] && args+=(-g x)
         (
@@ -452,7 +514,7 @@ commits: offset commit at __consumer_offsets offset 43 has value version 5; this
     done
     wait
     local slowest=0
-    for tool in ping topic populate lag commits clock forget; do
+    for tool in ping topic populate lag commits clock forget invoices; do
         read -r rc ms <"$dir/$tool.rc"
         [ "$rc" != 124 ] || fail "$tool did not give up by itself within 10 s: it hangs without a broker"
         assert_equal "$tool exit $rc" "$tool exit 1"
@@ -466,7 +528,7 @@ commits: offset commit at __consumer_offsets offset 43 has value version 5; this
 
 @test "every tool: -h prints the usage on stdout; a bad command line exits 2 with it on stderr" {
     local tool
-    for tool in ping topic populate lag commits clock forget; do
+    for tool in ping topic populate lag commits clock forget invoices; do
         run --separate-stderr timeout 5 "$TOOLS/$tool" -h
         assert_success
         assert_line --index 0 --regexp "^usage: $tool "
