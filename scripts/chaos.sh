@@ -8,6 +8,9 @@
 # Step 07 is counted from its database instead of its `processed` lines: its effect is
 # the row, and a kill after the row's COMMIT and before the line leaves the order done,
 # unprinted. There every order must be in the database exactly once: lost 0, twice 0.
+# Step 09 is counted from its invoices, as a read_committed reader sees them
+# (build/tools/invoices): every order invoiced exactly once, lost 0, twice 0; what a
+# read_uncommitted reader sees twice (aborted transactions) is counted, not judged.
 #
 # Usage: scripts/chaos.sh STEP [RUNS]
 # Environment: BROKER (127.0.0.1:$KAFKA_PORT), WORKBOOK_TARGET=steps|solutions (steps),
@@ -15,7 +18,7 @@
 #   CHAOS_BIN (a program to run instead of build/TARGET/STEP).
 # Prints one line per run, then the tally; the last line is machine-readable:
 #   chaos STEP=.. runs=.. kills=.. lost=.. duplicated=.. seconds=..
-# Exit status: 0 when nothing was lost (step 07: and nothing recorded twice), 1 otherwise (or when a run stopped on an error by
+# Exit status: 0 when nothing was lost (steps 07 and 09: and nothing recorded twice), 1 otherwise (or when a run stopped on an error by
 # itself: the next would meet it again; chaos stops there and says why), 2 on bad usage.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -35,7 +38,7 @@ SEED=${CHAOS_SEED:-$$$RANDOM}
 RANDOM=$SEED
 bin=${CHAOS_BIN:-build/$TARGET/$STEP_DIR}
 [ -n "${CHAOS_BIN:-}" ] || make -s "$bin" || exit 1
-make -s build/tools/topic build/tools/populate build/tools/ping || exit 1
+make -s build/tools/topic build/tools/populate build/tools/ping build/tools/invoices || exit 1
 build/tools/ping -b "$BROKER" -t 3000 >/dev/null 2>&1 ||
     { echo "chaos: no broker answers at $BROKER (make broker-up)" >&2; exit 1; }
 
@@ -50,6 +53,11 @@ build/tools/populate -b "$BROKER" -t "$tag" -n "$COUNT" >/dev/null || exit 1
 opts=(-b "$BROKER" -t "$tag" -g "$tag" -p "$PROCESS_MS" --crash-at 0 --db "$dir/orders.db"
       -X session.timeout.ms=2000 -X heartbeat.interval.ms=400 -X fetch.wait.max.ms=50
       -X "group.instance.id=$tag-member")
+# Step 09: its invoices in a topic of their own, one transactional.id for every run.
+if [ "${STEP_DIR%%_*}" = 09 ]; then
+    build/tools/topic -b "$BROKER" -t "$tag-invoices" -p 3 >/dev/null || exit 1
+    opts+=(--out "$tag-invoices" --txn-id "$tag-instance")
+fi
 echo "chaos: $bin, $COUNT orders on $tag, $RUNS kills -9 (seed $SEED; files in $dir)"
 
 t0=$SECONDS kills=0 runs=0 hung=0 done=0
@@ -97,10 +105,18 @@ while :; do
     fi
 done
 
-from="processed lines"
-if [ "${STEP_DIR%%_*}" = 07 ]; then
+from="processed lines" exact=0
+if [ "${STEP_DIR%%_*}" = 09 ]; then
+    # The orders invoiced, as a read_committed reader sees them (see the top).
+    from="the invoices, read_committed" exact=1
+    invoices() { build/tools/invoices -b "$BROKER" -t "$tag-invoices" --isolation "$1" --list 2>"$dir/invoices.err" |
+        awk -F'\t' 'NF == 4 { print $3 }' | sort; }
+    invoices read_committed >"$dir/processed" ||
+        { echo "chaos: cannot read the invoices: $(cat "$dir/invoices.err")" >&2; exit 1; }
+    aborted=$(invoices read_uncommitted | uniq -d | wc -l)
+elif [ "${STEP_DIR%%_*}" = 07 ]; then
     # The orders in the database (see the top): each row one order recorded.
-    from="the database"
+    from="the database" exact=1
     sqlite3 -batch "$dir/orders.db" "SELECT value FROM orders" 2>"$dir/sqlite.err" | sort >"$dir/processed" ||
         { echo "chaos: cannot read the orders in $dir/orders.db: $(cat "$dir/sqlite.err")" >&2; exit 1; }
 else
@@ -110,7 +126,8 @@ fi
 lost=$(comm -23 <(seq 1 "$COUNT" | sed 's/^/Order-/' | sort) <(uniq "$dir/processed") | wc -l)
 duplicated=$(uniq -d "$dir/processed" | wc -l)
 echo "chaos: $runs runs, $kills kills -9: lost $lost, processed twice or more $duplicated (of $COUNT orders, counted from $from)$([ $hung -gt 0 ] && echo ", $hung run(s) hung")"
-[ "$lost" -eq 0 ] || echo "chaos: never $([ "$from" = "the database" ] && echo "recorded in the database" || echo processed): $(comm -23 <(seq 1 "$COUNT" | sed 's/^/Order-/' | sort) <(uniq "$dir/processed") | tr '\n' ' ')"
+[ -z "${aborted:-}" ] || echo "chaos: a read_uncommitted reader sees $aborted order(s) invoiced twice or more (in transactions: the invoices of the aborted ones)"
+[ "$lost" -eq 0 ] || echo "chaos: never $(case $from in "the database") echo "recorded in the database" ;; "the invoices"*) echo "invoiced (read_committed)" ;; *) echo processed ;; esac): $(comm -23 <(seq 1 "$COUNT" | sed 's/^/Order-/' | sort) <(uniq "$dir/processed") | tr '\n' ' ')"
 echo "chaos STEP=${STEP_DIR%%_*} runs=$runs kills=$kills lost=$lost duplicated=$duplicated seconds=$((SECONDS - t0))"
-[ "${STEP_DIR%%_*}" != 07 ] || [ "$duplicated" -eq 0 ] || echo "chaos: in the database twice or more: $(uniq -d "$dir/processed" | tr '\n' ' ')"
-[ "$lost" -eq 0 ] && [ "$hung" -eq 0 ] && { [ "${STEP_DIR%%_*}" != 07 ] || [ "$duplicated" -eq 0 ]; }
+[ "$exact" = 0 ] || [ "$duplicated" -eq 0 ] || echo "chaos: $from: twice or more: $(uniq -d "$dir/processed" | tr '\n' ' ')"
+[ "$lost" -eq 0 ] && [ "$hung" -eq 0 ] && { [ "$exact" = 0 ] || [ "$duplicated" -eq 0 ]; }

@@ -26,7 +26,10 @@
  *              transaction committed;
  *     aborted  its transaction was aborted: the broker dropped it, and the
  *              group's offset did not move;
- *     open     its transaction has not ended yet.
+ *     open     not decided yet: a transaction that began at or before it has
+ *              not ended (its own, or another group's: every group writes to
+ *              the same log, and readers wait at the first record of the
+ *              oldest transaction still open).
  *
  * To tell them apart the partition is read twice: as a read_committed
  * reader sees it (it stops at the first record of a transaction still open,
@@ -51,7 +54,8 @@ static const char usage[] =
     "  --header   first print the line: topic partition offset commit_ms;\n"
     "             and when there is no commit, say so and exit 1\n"
     "  --txn      add a column STATE: kept, aborted (in a transaction that\n"
-    "             was aborted) or open (in a transaction not ended yet)\n"
+    "             was aborted) or open (not decided: a transaction still open\n"
+    "             began at or before it)\n"
     "  -h         show this help\n";
 
 #define OFFSETS_TOPIC "__consumer_offsets"
