@@ -55,47 +55,20 @@ static void set_conf(rd_kafka_conf_t *conf, const char *name,
         }
 }
 
-/* After an abort, read again from the committed offsets: the consumer's
- * position is past the batch whose invoices were just thrown away. A
- * partition with no committed offset starts at the beginning. Returns 0,
- * or 1 when it could not. */
-static int rewind_to_committed(rd_kafka_t *consumer) {
-        rd_kafka_topic_partition_list_t *parts = NULL;
-        rd_kafka_error_t *error                = NULL;
-        rd_kafka_resp_err_t err = rd_kafka_assignment(consumer, &parts);
-        if (!err)
-                err = rd_kafka_committed(consumer, parts, 10000);
-        for (int i = 0; !err && i < parts->cnt; i++)
-                if (parts->elems[i].offset < 0)
-                        parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
-        if (!err)
-                error = rd_kafka_seek_partitions(consumer, parts, 10000);
-        if (err || error)
-                fprintf(stderr, "%% Rewind failed: %s\n",
-                        error ? rd_kafka_error_string(error)
-                              : rd_kafka_err2str(err));
-        if (parts)
-                rd_kafka_topic_partition_list_destroy(parts);
-        if (error)
-                rd_kafka_error_destroy(error);
-        return err || error;
-}
-
 /* TODO 3: A transactional call of the batch of n orders returned `error`.
  * What may the program do next? rdkafka.h's "Transactional producer API"
  * section says, for each call, which errors it returns, and gives the
  * questions to ask an error object (rd_kafka_error_...): is it fatal, does
  * the transaction require an abort, is it retriable. When the transaction
  * can be aborted: abort it, print the step_txn_aborted() line and rewind
- * the consumer (rewind_to_committed()), so that the batch is read and done
- * again in the next transaction; return 0. When the producer has a fatal
+ * the consumer to the committed offsets (step_rewind() does it), so that
+ * the batch is read and done again in the next transaction; return 0. When the producer has a fatal
  * error (the broker fenced it: a newer instance has the same
  * transactional.id) nothing more may be written: say so and return 1, and
  * the caller stops. Either way destroy the error object. */
 static int txn_failed(rd_kafka_t *consumer, rd_kafka_t *producer,
                       rd_kafka_error_t *error, int n) {
         (void)consumer, (void)producer, (void)n;
-        (void)rewind_to_committed; /* yours to call (TODO 3) */
         fprintf(stderr, "%% Failed: %s: %s\n", rd_kafka_error_name(error),
                 rd_kafka_error_string(error));
         rd_kafka_error_destroy(error);
@@ -162,7 +135,9 @@ int main(int argc, char **argv) {
          * "Transactional producer API" section starts with that call: read
          * what it does to a previous instance with the same
          * transactional.id. Let it wait step_wait_ms() for the broker. On
-         * an error print it on stderr and exit 1. */
+         * an error print it on stderr and exit 1. (Why here, before the
+         * consumer exists? Try it after: what does the rerun of a killed
+         * instance wait for, when it asks for the group's offsets?) */
 
         consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr,
                                 sizeof(errstr));

@@ -219,6 +219,28 @@ int step_wait_ms(void) {
         return opts->idle_exit_s > 0 ? 10000 : 30000;
 }
 
+int step_rewind(rd_kafka_t *consumer) {
+        rd_kafka_topic_partition_list_t *parts = NULL;
+        rd_kafka_error_t *error                = NULL;
+        rd_kafka_resp_err_t err = rd_kafka_assignment(consumer, &parts);
+        if (!err && !(err = rd_kafka_committed(consumer, parts, 10000))) {
+                for (int i = 0; i < parts->cnt; i++)
+                        if (parts->elems[i].offset < 0)
+                                parts->elems[i].offset =
+                                    RD_KAFKA_OFFSET_BEGINNING;
+                error = rd_kafka_seek_partitions(consumer, parts, 10000);
+        }
+        if (err || error)
+                fprintf(stderr, "%% Rewind failed: %s\n",
+                        error ? rd_kafka_error_string(error)
+                              : rd_kafka_err2str(err));
+        if (parts)
+                rd_kafka_topic_partition_list_destroy(parts);
+        if (error)
+                rd_kafka_error_destroy(error);
+        return err || error;
+}
+
 /* A setting as a number, from conf (the default when unset). */
 static long conf_number(rd_kafka_conf_t *conf, const char *name) {
         char value[64];

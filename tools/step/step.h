@@ -167,6 +167,15 @@ void step_txn_committed(int orders);
  * start-up may wait for the broker: 30 s, 10 s with --idle-exit. */
 void step_producer_conf(rd_kafka_conf_t *pconf);
 int step_wait_ms(void);
+
+/* Step 09's rewind after an abort: the consumer's position is past the
+ * batch whose invoices were thrown away, so read again from the group's
+ * committed offsets. For each partition of the current assignment
+ * (rd_kafka_assignment) it asks the broker for the committed offset
+ * (rd_kafka_committed; the beginning where there is none), then seeks
+ * there (rd_kafka_seek_partitions). Returns 0, or 1 after saying why on
+ * stderr. */
+int step_rewind(rd_kafka_t *consumer);
 void step_txn_aborted(int orders, const rd_kafka_error_t *error);
 const char *step_invoice(const rd_kafka_message_t *order);
 void step_stored(int32_t partition, int64_t next_offset);
