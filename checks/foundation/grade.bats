@@ -328,3 +328,20 @@ gradescope_fields() { python3 "$BATS_TEST_DIRNAME/fixtures/gradescope_fields.py"
     run find "$BATS_TEST_TMPDIR/tmp" -mindepth 1
     assert_output ""
 }
+
+@test "grade: in the sandbox the reference solutions of 07 (a database of its own) and 09 (a second topic, a transactional producer) pass" {
+    # The class above grades step 02 only. These two steps keep more than a topic: a
+    # regression here once failed every honest 07 in the grader alone (the check's
+    # sqlite3 made an empty database where the sandbox links the program's).
+    local s sub=$BATS_TEST_TMPDIR/subs/ref
+    for s in 07_idempotent_sink 09_transactions; do
+        mkdir -p "$sub/steps/$s"
+        cp "$ROOT/solutions/$s/"*.c "$sub/steps/$s/"
+    done
+    mkdir -p "$BATS_TEST_TMPDIR/tmp"
+    run env TMPDIR="$BATS_TEST_TMPDIR/tmp" "$ROOT/scripts/grade.sh" --steps 07,09 -o "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/subs"
+    assert_success
+    run -0 cat "$BATS_TEST_TMPDIR/out/grades.csv"
+    assert_line --regexp '^ref,07_idempotent_sink,pass,'
+    assert_line --regexp '^ref,09_transactions,pass,'
+}
