@@ -69,6 +69,13 @@ if [ "$(cat "$dir/image/.zip" 2>/dev/null)" != "$zip_hash" ]; then
     if [ -n "${SETUP_DOWNLOADS:-}" ]; then
         SIM_ENV+=(SETUP_DOWNLOADS=/opt/setup-downloads) SIM_BIND+=(--ro-bind "$(cd "$SETUP_DOWNLOADS" && pwd)" /opt/setup-downloads)
     fi
+    # The image's network is this machine's, and so is its trust in HTTPS: where this
+    # machine's network re-signs HTTPS (a proxy with a CA of its own), setup.sh's downloads
+    # need this machine's CA bundle (SIM_CA_BUNDLE, default CURL_CA_BUNDLE or SSL_CERT_FILE).
+    ca=${SIM_CA_BUNDLE:-${CURL_CA_BUNDLE:-${SSL_CERT_FILE:-}}}
+    if [ -n "$ca" ] && [ -f "$ca" ]; then
+        SIM_ENV+=(CURL_CA_BUNDLE=/opt/host-ca.crt) SIM_BIND+=(--ro-bind "$ca" /opt/host-ca.crt)
+    fi
     if [ -n "${LIBRDKAFKA_SRC:-}" ]; then
         SIM_ENV+=(LIBRDKAFKA_SRC=/opt/librdkafka-src) SIM_BIND+=(--ro-bind "$(cd "$LIBRDKAFKA_SRC" && pwd)" /opt/librdkafka-src)
     fi
@@ -79,9 +86,10 @@ if [ "$(cat "$dir/image/.zip" 2>/dev/null)" != "$zip_hash" ]; then
 fi
 
 # The resident memory of PID and every process under it, summed, sampled every 0.5 s until
-# PID ends: "PEAK_MIB JAVA_MIB" (the peak, and the JVMs' share (the broker) at that sample).
+# PID ends: "PEAK_MIB JAVA_MIB REST_MIB": the peak, the JVMs' share (the broker) in that
+# sample, and the peak of all but the JVMs (the grader, bats, the programs) on its own.
 peak_rss() { # PID
-    local pid=$1 peak=0 java=0 now st
+    local pid=$1 peak=0 java=0 rest=0 now st
     while st=$(ps -o stat= -p "$pid") && [ "${st:0:1}" != Z ]; do   # (not reaped yet: a zombie)
         now=$(ps -e -o pid=,ppid=,rss=,comm= | awk -v root="$pid" '
             { up[$1] = $2; rss[$1] = $3; cmd[$1] = $4 }
@@ -89,14 +97,15 @@ peak_rss() { # PID
                       if (q == root) { t += rss[p]; if (cmd[p] == "java") j += rss[p] } }
                   print t + 0, j + 0 }')
         [ "${now% *}" -le "$peak" ] || { peak=${now% *}; java=${now#* }; }
+        [ $((${now% *} - ${now#* })) -le "$rest" ] || rest=$((${now% *} - ${now#* }))
         sleep 0.5
     done
-    echo "$((peak / 1024)) $((java / 1024))"
+    echo "$((peak / 1024)) $((java / 1024)) $((rest / 1024))"
 }
 
 # Each submission in a throwaway copy of the image.
 rm -rf "$dir/out" && mkdir -p "$dir/out"
-printf 'student\ttime_s\tpeak_mib\tbroker_mib\tscore\tsteps\n' >"$dir/out/times.tsv"
+printf 'student\ttime_s\tpeak_mib\tbroker_mib\trest_peak_mib\tscore\tsteps\n' >"$dir/out/times.tsv"
 for sub in "$class"/*/; do
     name=$(basename "$sub")
     mkdir -p "$dir/out/$name"
@@ -119,7 +128,7 @@ for sub in "$class"/*/; do
 import json, sys
 r = json.load(open(sys.argv[1], encoding="utf-8"))
 steps = [t for t in r["tests"] if "max_score" in t]
-print("%s\t%s\t%s\t%s\t%s\t%s" % (sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], r["score"],
+print("%s\t%s\t%s\t%s\t%s\t%s\t%s" % (sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6], r["score"],
                                " ".join("%s=%s" % (t["name"][:2], t["status"]) for t in steps)))
 PY
     say "$name: $(tail -n 1 "$dir/out/times.tsv" | cut -f2-)"
