@@ -16,7 +16,7 @@
 # LIBRDKAFKA_SRC=DIR (setup.sh's) are bound into the root read-only and passed on.
 # Kept in build/gradescope-sim/: base-SUITE/ (debootstrap, once per suite), image/ (after
 # setup.sh; made again when autograder.zip or SUITE changed), out/STUDENT/results.json,
-# out/make-grade/, logs.
+# out/times.tsv (each run_autograder's time and memory peak), out/make-grade/, logs.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 say() { printf 'gradescope-sim: %s\n' "$*" >&2; }
