@@ -6,6 +6,7 @@
 #   - Gradescope (`make gradescope`, scripts/gradescope/run_autograder): the zip, and
 #     run_autograder in a /autograder layout made from it (under a folder of its own, with
 #     this machine's broker); its results.json has the specification's fields only;
+#     setup.sh's downloads: the first source that gives the pinned sha256 (a fake curl);
 #   - GitHub Classroom (`make classroom`): the workflow's commands, run as the command
 #     grader runs them (only PATH and HOME), pass on the reference solutions and fail on
 #     the starters (step 02 by default; CLASSROOM_STEPS=all for every step, about 2 min).
@@ -202,4 +203,60 @@ EOF
         [ "$st" -ne 0 ] || fail "$name: '$cmd' passed on the starter: $(tail -n 15 "$BATS_TEST_TMPDIR/$name.start")"
         note "$name: passes on the solution, fails on the starter (exit $st)"
     done <"$BATS_TEST_TMPDIR/commands"
+}
+
+# setup.sh's downloads (`setup.sh --fetch DIR URL SHA256 ...`), with a fake curl that
+# serves FAKE_NET/<the URL's file name> and cannot reach anything else.
+@test "platforms: gradescope setup.sh: each download from the first source that gives the pinned bytes; none, and it stops" {
+    local net=$BATS_TEST_TMPDIR/net bin=$BATS_TEST_TMPDIR/bin d=$BATS_TEST_TMPDIR/pkg good bad
+    mkdir -p "$net" "$bin" "$d/good/pkg" "$d/bad/pkg"
+    echo good >"$d/good/pkg/load.bash" && echo bad >"$d/bad/pkg/load.bash"
+    tar -czf "$net/good.tgz" -C "$d/good" pkg && tar -czf "$net/bad.tgz" -C "$d/bad" pkg
+    good=$(sha256sum <"$net/good.tgz" | cut -c1-64) bad=$(sha256sum <"$net/bad.tgz" | cut -c1-64)
+    cat >"$bin/curl" <<'SH'
+#!/bin/sh
+out= url=
+while [ $# -gt 0 ]; do
+    case $1 in -o) out=$2; shift ;; --connect-timeout|--max-time|--retry) shift ;; -*) ;; *) url=$1 ;; esac
+    shift
+done
+echo "$url" >>"$FAKE_NET/asked"
+[ -f "$FAKE_NET/${url##*/}" ] || { echo "curl: (6) Could not resolve host: ${url#*://}" >&2; exit 6; }
+cp "$FAKE_NET/${url##*/}" "$out"
+SH
+    chmod 755 "$bin/curl"
+    local setup=$ROOT/scripts/gradescope/setup.sh
+    export FAKE_NET=$net
+    # GitHub cannot be reached: the second source, checked.
+    PATH=$bin:$PATH run -0 "$setup" --fetch "$d/1" https://github.com/x/y/v1.tar.gz "$bad" https://registry.npmjs.org/y/-/good.tgz "$good"
+    assert_output --partial "https://github.com/x/y/v1.tar.gz: cannot download it; the next source"
+    assert_output --partial "https://registry.npmjs.org/y/-/good.tgz: sha256 as pinned, unpacked into $d/1"
+    [ "$(cat "$d/1/load.bash")" = good ]
+    # The first gives other bytes than pinned: not used, said so; the second is.
+    PATH=$bin:$PATH run -0 "$setup" --fetch "$d/2" https://example.org/bad.tgz "$good" https://example.org/good.tgz "$good"
+    assert_output --partial "https://example.org/bad.tgz: sha256 mismatch (pinned $good, got $bad): not used"
+    [ "$(cat "$d/2/load.bash")" = good ]
+    # SETUP_DOWNLOADS' copy is checked as well: a wrong one is not used.
+    mkdir -p "$BATS_TEST_TMPDIR/dl" && cp "$net/bad.tgz" "$BATS_TEST_TMPDIR/dl/good.tgz"
+    : >"$net/asked"
+    SETUP_DOWNLOADS=$BATS_TEST_TMPDIR/dl PATH=$bin:$PATH run -1 "$setup" --fetch "$d/3" https://example.org/good.tgz "$good"
+    assert_output --partial "sha256 mismatch (pinned $good, got $bad): not used"
+    assert_output --partial "no source gave the pinned file for $d/3: stopping"
+    [ ! -e "$d/3" ]
+    [ ! -s "$net/asked" ]   # taken from SETUP_DOWNLOADS, not downloaded
+    # No source gives the pinned bytes: it stops, nothing unpacked.
+    PATH=$bin:$PATH run -1 "$setup" --fetch "$d/4" https://github.com/x/y/v1.tar.gz "$good" https://example.org/bad.tgz "$good"
+    assert_output --partial "no source gave the pinned file for $d/4: stopping"
+    [ ! -e "$d/4" ]
+    # Every pinned download: GitHub's (or the release's) URL first, then its other sources, each with a sha256.
+    run -0 bash -c 'source <(sed -n "/^LIBRDKAFKA_VERSION=/,/^export KAFKA_JARS_CACHE=/p" "$1")
+        for a in LIBRDKAFKA_SOURCES BATS_SOURCES BATS_SUPPORT_SOURCES BATS_ASSERT_SOURCES; do
+            declare -n s=$a; echo "$a ${#s[@]} ${s[0]}"
+            for ((i = 0; i < ${#s[@]}; i += 2)); do [[ ${s[i]} == https://* && ${s[i+1]} =~ ^[0-9a-f]{64}$ ]] || echo "BAD $a $i"; done
+        done' sh "$setup"
+    refute_output --partial BAD
+    assert_line --regexp '^LIBRDKAFKA_SOURCES 4 https://github.com/confluentinc/librdkafka/'
+    assert_line --regexp '^BATS_SOURCES 4 https://github.com/bats-core/bats-core/'
+    assert_line --regexp '^BATS_SUPPORT_SOURCES 4 https://github.com/bats-core/bats-support/'
+    assert_line --regexp '^BATS_ASSERT_SOURCES 4 https://github.com/bats-core/bats-assert/'
 }
