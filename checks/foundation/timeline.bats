@@ -451,3 +451,35 @@ EOF
                     <(awk '$1 == "started" { print $4 }' "$dir/rerun.out" | sort -u) | wc -l)
     assert_line --regexp "^  in all: replayed $both[ ,]"
 }
+
+@test "timeline.sh 09 --solution: its transactions on the lanes, the one the crash left open aborted by the rerun; read_committed sees each invoice once" {
+    export TIMELINE_DIR=$BATS_TEST_TMPDIR/tl
+    run -0 timeout 150 "$ROOT/scripts/timeline.sh" 09 --solution
+    dir=$TIMELINE_DIR/09_transactions
+    well_formed "$TIMELINE_DIR/09_transactions.svg"
+    assert_line --partial "crashed as planned (exit 3)"
+    assert_line --regexp "^   invoices to topic timeline-[^ ]*-invoices \(3 partitions\); transactional.id timeline-[^ ]*-txn, the same for both runs$"
+    # The crash comes while an order is worked on, inside its batch's transaction: left
+    # open, and the rerun (same transactional.id) aborted it when it initialised.
+    assert_line --regexp "^transactions: run 1 began [1-9][0-9]* \([0-9]+ committed, [0-9]+ aborted, 1 left open: the rerun's init aborted it\), the rerun [1-9][0-9]* \([1-9][0-9]* committed, [0-9]+ aborted, 0 left open\)$"
+    assert_line --regexp '^    run 1 txn +.*O$'
+    assert_line --regexp '^    rerun txn +\[.*C$'
+    [ "$(grep -c 'class="txn open"' "$TIMELINE_DIR/09_transactions.svg")" -ge 1 ]
+    assert_line --regexp '^  in all: replayed [0-9]+( \([0-9]+ processed twice, [0-9]+ in hand at the crash\))?, lost 0, not reached 0$'
+    # Every order invoiced once for a read_committed reader, and the facts agree with the probe.
+    assert_line "  read_committed: 27 records, 27 orders, 0 duplicated"
+    assert_line --regexp '^  read_uncommitted: [0-9]+ records, 27 orders, [0-9]+ duplicated$'
+    # Run 1 began one transaction more than it ended (committed or aborted): the open one.
+    assert_equal "$(grep -c '^call fn=txn_begin .* err=NO_ERROR' "$dir/run1.probe")" \
+        "$(( $(grep -c '^transaction \(committed\|aborted\) ' "$dir/run1.out") + 1 ))"
+    refute_output --partial "No transaction was begun"
+}
+
+@test "timeline.sh 09 (the starter, step 02's strategy): no transaction begun, said in words; the invoices read both ways" {
+    export TIMELINE_DIR=$BATS_TEST_TMPDIR/tl
+    run -0 timeout 150 "$ROOT/scripts/timeline.sh" 09
+    assert_line --partial "crashed as planned (exit 3)"
+    assert_line "No transaction was begun (the probe saw none): each invoice is visible as soon as it is written."
+    refute_line --partial "transactions: run 1"
+    assert_line --regexp '^  read_committed: [0-9]+ records, 27 orders, [0-9]+ duplicated$'
+}
