@@ -14,6 +14,9 @@
  *   - per commit request: which records the broker wrote for it, and who
  *     asked - a call of the program (which call, sync or async), or
  *     librdkafka itself (its auto-commit timer, or close).
+ *   - step 09, per transaction of a transactional producer: when it began,
+ *     how it ended (committed, aborted, left open), the offsets sent with
+ *     it and the orders its run started inside it.
  * It contacts no broker.  tools/analysis/analyze.c prints the facts for the checks;
  * tools/analysis/timeline.c draws them.
  */
