@@ -13,6 +13,11 @@
 #                 whichever comes first (then Ctrl+C: the program stops cleanly):
 #                 messages per second, commits sent. Sized by time, not by count, so that
 #                 a slow strategy on a busy machine is measured, not timed out.
+# Step 09 (transactions) writes invoices to a topic of its own (TOPIC-invoices), with one
+# --txn-id for its crash run and rerun; its row counts what a read_committed reader of the
+# invoices sees (build/tools/invoices): orders with no invoice (lost), orders invoiced
+# twice (duplicated; a read_uncommitted reader's count in brackets), and the transactions
+# committed in the throughput run.
 # The crash runs use 2 s sessions (-X session.timeout.ms=2000) so that the rerun does not
 # wait for the dead member, and run them all at once (they mostly sleep); the throughput
 # runs go one after the other so that each has the machine to itself.
@@ -55,7 +60,8 @@ BROKER=${BROKER:-127.0.0.1:${KAFKA_PORT:-9092}}
 declare -A NAME=([01_auto_commit]="Auto-commit" [02_manual_commit]="Per-message commit"
                  [03_batch_commit]="Batch commit" [04_at_most_once]="Commit before processing"
                  [05_store_after_processing]="Store after processing, auto-commit"
-                 [06_async_commit]="Async batch commit" [07_idempotent_sink]="Offsets in the sink (SQLite)")
+                 [06_async_commit]="Async batch commit" [07_idempotent_sink]="Offsets in the sink (SQLite)"
+                 [09_transactions]="Exactly once: transactions")
 # The exercise's "Use case" column for its three, kept as it is; the others' from their steps.
 declare -A USE=([01_auto_commit]="Non-critical data, idempotent processing"
                 [02_manual_commit]="Critical data, small volume"
@@ -63,10 +69,11 @@ declare -A USE=([01_auto_commit]="Non-critical data, idempotent processing"
                 [04_at_most_once]="Loss acceptable, duplicates not (alerts, notifications)"
                 [05_store_after_processing]="librdkafka's own at-least-once idiom"
                 [06_async_commit]="High throughput, commit failures reported"
-                [07_idempotent_sink]="Exactly-once effect in a database")
+                [07_idempotent_sink]="Exactly-once effect in a database"
+                [09_transactions]="Topic to topic, exactly once (Kafka transactions)")
 STRATS=()
 for s in 01_auto_commit 02_manual_commit 03_batch_commit 04_at_most_once 05_store_after_processing \
-         06_async_commit 07_idempotent_sink; do
+         06_async_commit 07_idempotent_sink 09_transactions; do
     [ -d "solutions/$s" ] && STRATS+=("$s")
 done
 COUNT=60                                   # orders in each crash scenario
@@ -87,7 +94,7 @@ commas() { awk -v n="$1" 'BEGIN { s = sprintf("%d", n); o = ""
     while (length(s) > 3) { o = "," substr(s, length(s) - 2) o; s = substr(s, 1, length(s) - 3) } print s o }'; }
 
 make -s build/tools/ping build/tools/topic build/tools/populate build/tools/commits \
-    build/tools/analyze build/tools/libprobe.so \
+    build/tools/analyze build/tools/libprobe.so build/tools/invoices \
     "${STRATS[@]/#/build/solutions/}" || { echo "compare: the build failed" >&2; exit 1; }
 if ! build/tools/ping -b "$BROKER" -t 2000 >/dev/null 2>&1; then
     say "no broker answers at $BROKER: starting one (scripts/broker.sh up)"
@@ -103,6 +110,16 @@ trap cleanup EXIT
 
 tag="cmp-$(date +%H%M%S)-$$-$RANDOM"
 
+# Step 09 writes invoices: STRAT TOPIC GROUP creates TOPIC-invoices (3 partitions) and
+# sets TXN_ARGS (its --out and one --txn-id for every run on TOPIC) and TXN_COMMITS
+# (commits --txn: the records of aborted transactions are not counted). Other steps: none.
+txn_setup() {
+    TXN_ARGS=() TXN_COMMITS=()
+    [ "$1" = 09_transactions ] || return 0
+    TXN_ARGS=(--out "$2-invoices" --txn-id "$3-txn") TXN_COMMITS=(--txn)
+    timeout 30 build/tools/topic -b "$BROKER" -t "$2-invoices" -p 3 >/dev/null
+}
+
 # ---------------------------------------------------------------- one crash scenario
 # crash_case STRAT SCENARIO: topic, crash run, rerun; writes $dir/result (key=value
 # lines) or $dir/failed (why).
@@ -112,28 +129,30 @@ crash_case() {
     topic="t-$tag-${s%%_*}-$sc" group="g-$tag-${s%%_*}-$sc"
     bad() { printf '%s' "$*" | oneline >"$dir/failed"; say "[$sc] ${NAME[$s]}: FAILED: $(cat "$dir/failed")"; }
     if ! timeout 30 build/tools/topic -b "$BROKER" -t "$topic" -p 3 >/dev/null 2>"$dir/setup.err" ||
-       ! timeout 30 build/tools/populate -b "$BROKER" -t "$topic" -n "$COUNT" >/dev/null 2>>"$dir/setup.err"; then
+       ! timeout 30 build/tools/populate -b "$BROKER" -t "$topic" -n "$COUNT" >/dev/null 2>>"$dir/setup.err" ||
+       ! txn_setup "$s" "$topic" "$group" 2>>"$dir/setup.err"; then
         bad "could not create and fill $topic: $(tail -n 2 "$dir/setup.err")"; return
     fi
     run_bin() { # PREFIX ARGS...   (the probe writes down each run's commit calls)
         local prefix=$1; shift
         LD_PRELOAD=$ROOT/build/tools/libprobe.so WORKBOOK_PROBE=$dir/$prefix.probe \
         timeout -k 2 "$RUN_LIMIT" "build/solutions/$s" -b "$BROKER" -t "$topic" -g "$group" \
-            --db "$dir/orders.db" "${SESSION_OPTS[@]}" "$@" >"$dir/$prefix.out" 2>"$dir/$prefix.err" </dev/null
+            --db "$dir/orders.db" ${TXN_ARGS[@]+"${TXN_ARGS[@]}"} "${SESSION_OPTS[@]}" "$@" >"$dir/$prefix.out" 2>"$dir/$prefix.err" </dev/null
     }
     t0=$(ms_now); rc=0
     run_bin crash -p "${PMS[$sc]}" --crash-at "${CRASH[$sc]}" || rc=$?
     t1=$(ms_now)
     [ "$rc" -eq 3 ] || { bad "the crash run exited $rc, not 3 (the simulated crash): $(tail -n 2 "$dir/crash.err")"; return; }
-    build/tools/commits -b "$BROKER" -g "$group" -t "$topic" >"$dir/commits1" 2>"$dir/commits.err" ||
+    build/tools/commits -b "$BROKER" -g "$group" -t "$topic" ${TXN_COMMITS[@]+"${TXN_COMMITS[@]}"} >"$dir/commits1" 2>"$dir/commits.err" ||
         { bad "could not read the commits: $(tail -n 1 "$dir/commits.err")"; return; }
     say "[$sc] ${NAME[$s]}: crashed at order ${CRASH[$sc]} after $(( (t1 - t0) / 100 ))00 ms, $(grep -c '^processed ' "$dir/crash.out") processed, $(wc -l <"$dir/commits1") offsets committed; rerun"
     rc=0
     run_bin rerun -p 0 --crash-at 0 --idle-exit 2 || rc=$?
     [ "$rc" -eq 0 ] || { bad "the rerun exited $rc, not 0: $(tail -n 2 "$dir/rerun.err")"; return; }
-    build/tools/commits -b "$BROKER" -g "$group" -t "$topic" >"$dir/commits2" 2>"$dir/commits.err" ||
+    build/tools/commits -b "$BROKER" -g "$group" -t "$topic" ${TXN_COMMITS[@]+"${TXN_COMMITS[@]}"} >"$dir/commits2" 2>"$dir/commits.err" ||
         { bad "could not read the commits: $(tail -n 1 "$dir/commits.err")"; return; }
     measure_crash "$s" "$dir" >"$dir/result"
+    [ "$s" != 09_transactions ] || measure_invoices "$topic-invoices" "$dir" >>"$dir/result"
     say "[$sc] ${NAME[$s]}: $(tr '\n' ' ' <"$dir/result")"
 }
 
@@ -164,22 +183,39 @@ measure_crash() { # STRAT DIR -> key=value lines
     echo "twice=$((replayed - in_hand))"
 }
 
+# Step 09: the invoices in TOPIC as readers see them -> key=value lines: orders of COUNT
+# with no invoice a read_committed reader sees (lost), orders it sees invoiced twice or
+# more, and the same for a read_uncommitted reader (also what aborted transactions wrote).
+measure_invoices() { # TOPIC DIR
+    local iso
+    for iso in read_committed read_uncommitted; do
+        timeout 60 build/tools/invoices -b "$BROKER" -t "$1" --isolation "$iso" --list >"$2/invoices.$iso.all" 2>"$2/invoices.err" ||
+            { echo "warning=${NAME[09_transactions]}: could not read the invoices ($iso): $(tail -n 1 "$2/invoices.err")"; return; }
+        grep -v '^invoices: \|^  ' "$2/invoices.$iso.all" >"$2/invoices.$iso" || true
+    done
+    echo "inv_lost=$(comm -23 <(seq 1 "$COUNT" | sed 's/^/Order-/' | sort) <(cut -f3 "$2/invoices.read_committed" | sort -u) | grep -c . || true)"
+    echo "inv_twice=$(cut -f3 "$2/invoices.read_committed" | sort | uniq -d | grep -c . || true)"
+    echo "inv_twice_uncommitted=$(cut -f3 "$2/invoices.read_uncommitted" | sort | uniq -d | grep -c . || true)"
+    echo "txns=$(cat "$2/crash.out" "$2/rerun.out" | grep -c '^transaction committed ' || true)"
+}
+
 # ---------------------------------------------------------------- the throughput run
 speed_case() { # STRAT
     local s=$1 dir=$work/$1.speed topic group rc t0 t1
     mkdir -p "$dir"
     topic="t-$tag-${s%%_*}-speed" group="g-$tag-${s%%_*}-speed"
     bad() { printf '%s' "$*" | oneline >"$dir/failed"; say "[throughput] ${NAME[$s]}: FAILED: $(cat "$dir/failed")"; }
+    txn_setup "$s" "$topic" "$group" 2>/dev/null || { bad "could not create $topic-invoices"; return; }
     rc=0 t0=$(ms_now)
     # Until the topic is read (1 s idle) or SPEED_SECS have passed: then SIGINT, as Ctrl+C,
     # and the program finishes the work in hand, commits and closes (exit 0). Only a
     # program still running 20 s later is killed.
     LD_PRELOAD=$ROOT/build/tools/libprobe.so WORKBOOK_PROBE=$dir/run.probe \
     timeout --preserve-status -s INT -k 20 "$SPEED_SECS" "build/solutions/$s" -b "$BROKER" -t "$topic" -g "$group" \
-        --db "$dir/orders.db" -p 0 --crash-at 0 --idle-exit 1 >"$dir/run.out" 2>"$dir/run.err" </dev/null || rc=$?
+        --db "$dir/orders.db" ${TXN_ARGS[@]+"${TXN_ARGS[@]}"} -p 0 --crash-at 0 --idle-exit 1 >"$dir/run.out" 2>"$dir/run.err" </dev/null || rc=$?
     t1=$(ms_now)
     [ "$rc" -eq 0 ] || { bad "exited $rc$([ "$rc" -eq 137 ] && echo " (still running 20 s after Ctrl+C: killed)"): $(tail -n 2 "$dir/run.err")"; return; }
-    build/tools/commits -b "$BROKER" -g "$group" -t "$topic" >"$dir/commits" 2>"$dir/commits.err" ||
+    build/tools/commits -b "$BROKER" -g "$group" -t "$topic" ${TXN_COMMITS[@]+"${TXN_COMMITS[@]}"} >"$dir/commits" 2>"$dir/commits.err" ||
         { bad "could not read the commits: $(tail -n 1 "$dir/commits.err")"; return; }
     awk '$1 == "started" && !f { split($NF, a, "="); f = a[2] }
          $1 == "processed" { n++; split($NF, a, "="); l = a[2] }
@@ -194,10 +230,12 @@ speed_case() { # STRAT
     # Tens of thousands of orders are more than the analysis is built for (it sets every
     # record against every message): here the requests are counted directly, the program's
     # from its commit calls (the probe), librdkafka's own from their timestamps.
-    n=$(grep -cE '^call fn=commit(_message|_queue)? ' "$dir/run.probe" || true)
+    n=$(grep -cE '^call fn=(commit(_message|_queue)?|txn_offsets) ' "$dir/run.probe" || true)
     [ "$n" -gt 0 ] || n=$(awk -F'\t' '{ print $4 }' "$dir/commits" | sort -u | grep -c . || true)
     echo "requests=$n" >>"$dir/result"
-    echo "offsets=$(wc -l <"$dir/commits")" >>"$dir/result"
+    # (Step 09: only the records of committed transactions count; and its transactions.)
+    echo "offsets=$(awk -F'\t' 'NF < 5 || $5 == "kept"' "$dir/commits" | grep -c . || true)" >>"$dir/result"
+    [ "$s" != 09_transactions ] || echo "txns=$(grep -c '^transaction committed ' "$dir/run.out" || true)" >>"$dir/result"
     say "[throughput] ${NAME[$s]}: $(tr '\n' ' ' <"$dir/result")"
 }
 
@@ -232,17 +270,21 @@ get() { # DIR KEY
 cell_loss() { local s=$1 sc out=""
     for sc in "${SCENARIOS[@]}"; do
         local d=$work/$s.$sc v; v=$(get "$d" lost)
+        [ "$s" != 09_transactions ] || v=$(get "$d" inv_lost)   # no committed invoice (⁵)
         [ -e "$d/failed" ] && v="failed"
         out+="${out:+ · }$sc $v"
     done; echo "$out"; }
 cell_dup() { local s=$1 sc out=""
     for sc in "${SCENARIOS[@]}"; do
         local d=$work/$s.$sc v; v="$(get "$d" again) ($(get "$d" twice) twice)"
+        # Step 09: invoices a read_committed reader sees twice (⁵); read_uncommitted's.
+        [ "$s" != 09_transactions ] || v="$(get "$d" inv_twice) ($(get "$d" inv_twice_uncommitted) uncommitted)"
         [ -e "$d/failed" ] && v="failed"
         out+="${out:+ · }$sc $v"
     done; echo "$out"; }
 cell_commits() { local d=$work/$1.speed
     [ -e "$d/failed" ] || [ ! -f "$d/result" ] && { echo "failed"; return; }
+    [ "$1" != 09_transactions ] || { echo "$(commas "$(get "$d" txns)") transactions for $(commas "$(get "$d" msgs)") msgs"; return; }
     echo "$(commas "$(get "$d" requests)") for $(commas "$(get "$d" msgs)") msgs"; }
 cell_rate() { local d=$work/$1.speed
     [ -e "$d/failed" ] || [ ! -f "$d/result" ] && { echo "failed"; return; }
@@ -252,7 +294,7 @@ rows=()
 rows+=("Strategy|Message loss ¹|Duplicates ²|Commits ³|Throughput ⁴|Use case")
 rows+=("---|---|---|---|---|---")
 for s in "${STRATS[@]}"; do
-    rows+=("${NAME[$s]}|$(cell_loss "$s")|$(cell_dup "$s")|$(cell_commits "$s")|$(cell_rate "$s")|${USE[$s]}")
+    rows+=("${NAME[$s]}$([ "$s" != 09_transactions ] || echo " ⁵")|$(cell_loss "$s")|$(cell_dup "$s")|$(cell_commits "$s")|$(cell_rate "$s")|${USE[$s]}")
 done
 # Markdown with padded columns, so that it reads as a table in a terminal too.
 # (Widths in characters: UTF-8 continuation bytes do not count. LC_ALL=C makes every awk
@@ -310,6 +352,17 @@ footnotes() {
 ⁴ Orders processed per second in the throughput run (-p 0; up to $(commas "$BIG") orders or
   $SPEED_SECS s, whichever first), from the first \`started\` line to the last \`processed\` line.
 EOF
+    [[ " ${STRATS[*]} " == *" 09_transactions "* ]] || return 0
+    cat <<EOF
+⁵ Transactions (step 09) write an invoice per order to another topic, in one transaction
+  with the batch's offsets: this row counts invoices, as a read_committed reader of that
+  topic sees them (build/tools/invoices) after the crash run and the rerun. Loss: orders
+  with no invoice. Duplicates: orders invoiced more than once; in brackets, the same for a
+  read_uncommitted reader, which also sees what aborted transactions wrote (the one the
+  crash left open). Its processing is repeated as batch commit's is (the batch in hand at
+  the crash is done again: see the details). Commits: the transactions committed in the
+  throughput run, one per batch of up to 5, each with its batch's offsets.
+EOF
 }
 
 {
@@ -339,7 +392,7 @@ partition (*i*−1) mod 3) and its own group, with 2 s sessions
 (-X session.timeout.ms=2000 -X heartbeat.interval.ms=400). The crash scenarios ran at
 the same time (they mostly sleep); the throughput runs ran one after the other. -p is the
 simulated work per work call: one message for auto-commit and per-message commit, a whole
-batch of up to 5 for batch commit. The lost and duplicated orders come from the programs'
+batch of up to 5 for batch commit, one order for transactions. The lost and duplicated orders come from the programs'
 \`started\`/\`processed\` lines, and were checked against the broker's record of commits
 (build/tools/commits): the rerun must resume at the committed offsets (a mismatch, or a
 program whose \`committed\` lines differ from the broker's record, is listed under

@@ -18,6 +18,9 @@
 #   build/timeline/NN_name.svg     the picture
 #   build/timeline/NN_name/        run1.out/.err, rerun.out/.err, commits: the raw material
 # (TIMELINE_DIR changes build/timeline.) Every program runs under `timeout`.
+# Step 09 writes its invoices to a topic of its own (TOPIC-invoices), with the same
+# --txn-id in both runs, under the probe (run1.probe, rerun.probe): the picture shows each
+# transaction, and the invoices are read as read_committed and read_uncommitted readers.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -97,6 +100,15 @@ rm -f "$dir"/run1.* "$dir"/rerun.* "$dir/commits"
 tag="$(echo "$want" | cut -c1-2)-$(date +%Y%m%d-%H%M%S)-$$"
 topic="timeline-$tag"
 group="timeline-$tag"
+# Step 09: its output topic, one transactional.id for both runs (the rerun's producer
+# then aborts what the crashed one left open), the probe for its transactional calls.
+step_args=() commits_args=() probe_args=() txn=
+if [ "$step" = 09_transactions ]; then
+    txn=1 out="$topic-invoices" txn_id="$group-txn"
+    step_args=(--out "$out" --txn-id "$txn_id")
+    commits_args=(--txn)
+    probe_args=(--probe1 "$dir/run1.probe" --probe2 "$dir/rerun.probe")
+fi
 
 # What an exit status says about how a run ended.
 ended() {
@@ -117,8 +129,10 @@ pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; exit 130' INT TERM
 run_watched() {
     local label=$1 prefix=$2 t0=$SECONDS; shift 2
-    timeout -k 2 "$RUN_TIMEOUT" "$bin" -b "$BROKER" -t "$topic" -g "$group" "${SESSION_OPTS[@]}" \
-        ${extra[@]+"${extra[@]}"} "$@" >"$prefix.out" 2>"$prefix.err" </dev/null &
+    local probe=()
+    [ -z "$txn" ] || probe=(LD_PRELOAD="$ROOT/build/tools/libprobe.so" WORKBOOK_PROBE="$prefix.probe")
+    env ${probe[@]+"${probe[@]}"} timeout -k 2 "$RUN_TIMEOUT" "$bin" -b "$BROKER" -t "$topic" -g "$group" "${SESSION_OPTS[@]}" \
+        ${step_args[@]+"${step_args[@]}"} ${extra[@]+"${extra[@]}"} "$@" >"$prefix.out" 2>"$prefix.err" </dev/null &
     pid=$!
     printf '   %s ' "$label"
     while kill -0 "$pid" 2>/dev/null; do
@@ -140,6 +154,10 @@ echo "== timeline of $who"
 echo "   topic $topic: $count orders over 3 partitions; group $group"
 timeout 30 build/tools/topic -b "$BROKER" -t "$topic" -p 3 >/dev/null || exit 1
 timeout 30 build/tools/populate -b "$BROKER" -t "$topic" -n "$count" >/dev/null || exit 1
+if [ -n "$txn" ]; then
+    echo "   invoices to topic $out (3 partitions); transactional.id $txn_id, the same for both runs"
+    timeout 30 build/tools/topic -b "$BROKER" -t "$out" -p 3 >/dev/null || exit 1
+fi
 
 run_watched "run 1 (crashes at message $crash_at, $process_ms ms each):" "$dir/run1" \
     -p "$process_ms" --crash-at "$crash_at" --idle-exit 3
@@ -155,8 +173,8 @@ if [ "$RC" -ne 0 ]; then
 fi
 
 printf "   the broker's record of commits: "
-timeout 30 build/tools/commits -b "$BROKER" -g "$group" -t "$topic" >"$dir/commits" || exit 1
-echo "$(wc -l <"$dir/commits") commits (make commits GROUP=$group)"
+timeout 30 build/tools/commits -b "$BROKER" -g "$group" -t "$topic" ${commits_args[@]+"${commits_args[@]}"} >"$dir/commits" || exit 1
+echo "$(wc -l <"$dir/commits") commits (make commits GROUP=$group${txn:+ TXN=1})"
 # Where each partition's log ends (the lag tool's LOG-END-OFFSET column): orders that
 # neither run reached are drawn too, as "not reached".
 log_ends=()
@@ -168,8 +186,21 @@ echo
 # ---------------------------------------------------------------- the picture
 
 title="$target/$step ($([ "$target" = steps ] && echo "your code" || echo "the reference solution")), crash at message $crash_at"
-build/tools/timeline --title "$title" ${log_ends[@]+"${log_ends[@]}"} --svg "$svg" \
-    "$dir/run1.out" "$dir/rerun.out" "$dir/commits" || exit 1
+build/tools/timeline --title "$title" ${log_ends[@]+"${log_ends[@]}"} ${probe_args[@]+"${probe_args[@]}"} \
+    --svg "$svg" "$dir/run1.out" "$dir/rerun.out" "$dir/commits" || exit 1
+if [ -n "$txn" ]; then
+    # What a reader of the invoices sees: read_committed only what committed transactions
+    # wrote; read_uncommitted also what the aborted ones (and the one left open) wrote.
+    echo
+    grep -q '^call fn=txn_begin .* err=NO_ERROR' "$dir/run1.probe" "$dir/rerun.probe" 2>/dev/null ||
+        echo "No transaction was begun (the probe saw none): each invoice is visible as soon as it is written."
+    echo "The invoices, as each kind of reader sees them (make invoices OUT=$out [ISOLATION=read_uncommitted]):"
+    for iso in read_committed read_uncommitted; do
+        timeout 60 build/tools/invoices -b "$BROKER" -t "$out" --isolation "$iso" --duplicates 2>&1 |
+            awk '/^invoices: / { sub(/^invoices: [^ ]* /, ""); print "  " $0; next }
+                 /^  / { next } { d = d (d ? ", " : "") $1 " x" $2 } END { if (d) print "    twice or more: " d }'
+    done
+fi
 echo
 echo "The picture as SVG: $svg"
 echo "open it in a browser: file://$svg"

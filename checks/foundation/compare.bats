@@ -2,7 +2,7 @@
 # checks/foundation/compare.bats - scripts/compare.sh (`make compare`), in its quick mode
 # (the same crash scenarios, throughput runs of up to 3,000 orders or 5 s instead of
 # 20,000 or 10 s).
-# About 20 s, broker up.
+# About 35 s, broker up.
 #
 #   bats checks/foundation/compare.bats
 
@@ -34,6 +34,8 @@ row_cells() {
     run cat "$BATS_FILE_TMPDIR/compare.log"
     assert_output --partial "compare: [slow] Auto-commit: crashed"
     assert_output --partial "compare: [throughput] Batch commit:"
+    assert_output --partial "compare: [slow] Exactly once: transactions: crashed"
+    assert_output --partial "compare: [throughput] Exactly once: transactions:"
     assert_output --partial "written to $BATS_FILE_TMPDIR/compare.md"
     refute_output --partial "Warnings:"
 }
@@ -41,7 +43,7 @@ row_cells() {
 @test "compare: the table has the seed's columns and a row per strategy, printed and written" {
     run cat "$BATS_FILE_TMPDIR/compare.log"
     assert_output --regexp '\| Strategy +\| Message loss ¹ +\| Duplicates ² +\| Commits ³ +\| Throughput ⁴ +\| Use case +\|'
-    for s in "Auto-commit" "Per-message commit" "Batch commit"; do
+    for s in "Auto-commit" "Per-message commit" "Batch commit" "Exactly once: transactions ⁵"; do
         assert_output --regexp "\| $s +\| slow [0-9]+ · fast [0-9]+ +\|"
     done
     run cat "$BATS_FILE_TMPDIR/compare.md"
@@ -79,6 +81,26 @@ row_cells() {
     mapfile -t c < <(row_cells "$BATS_FILE_TMPDIR/compare.md" "Auto-commit")
     n=$(echo "${c[2]}" | sed 's/ for.*//; s/,//g')
     [ "$n" -lt 10 ] || fail "auto-commit commits: ${c[2]} (a timer every 3 s, and one at close)"
+}
+
+@test "compare: the transactions row (step 09) counts invoices: none lost, none a read_committed reader sees twice, one transaction per batch" {
+    mapfile -t c < <(row_cells "$BATS_FILE_TMPDIR/compare.md" "Exactly once: transactions ⁵")
+    [ "${#c[@]}" -eq 5 ] || fail "row Exactly once: transactions: expected 5 cells, got ${#c[@]}: ${c[*]}"
+    assert_equal "${c[0]}" "slow 0 · fast 0"
+    # What read_committed sees twice: nothing; in brackets what read_uncommitted sees twice
+    # (the invoices of the transaction the crash left open, if they reached the broker).
+    [[ "${c[1]}" =~ ^slow\ 0\ \([0-9]+\ uncommitted\)\ ·\ fast\ 0\ \([0-9]+\ uncommitted\)$ ]] ||
+        fail "transactions, duplicates: '${c[1]}' (want slow 0 (N uncommitted) · fast 0 (N uncommitted))"
+    [[ "${c[2]}" =~ ^([0-9,]+)\ transactions\ for\ ([1-9][0-9,]*)\ msgs$ ]] || fail "transactions, commits: '${c[2]}'"
+    n=${BASH_REMATCH[1]//,/} m=${BASH_REMATCH[2]//,/}
+    [ "$n" -ge $(( (m + 4) / 5 )) ] && [ "$n" -le "$m" ] || fail "transactions: ${c[2]} (one per batch of up to 5)"
+    [[ "${c[3]}" =~ ^[0-9,]+\ msg/s$ ]] || fail "transactions, throughput: '${c[3]}'"
+    # The footnote says what the row's columns count, printed and written.
+    run cat "$BATS_FILE_TMPDIR/compare.md"
+    assert_output --partial "⁵ Transactions (step 09) write an invoice per order to another topic"
+    assert_output --partial "read_uncommitted reader, which also sees what aborted transactions wrote"
+    run cat "$BATS_FILE_TMPDIR/compare.log"
+    assert_output --partial "⁵ Transactions (step 09)"
 }
 
 @test "compare: a failure stays in one cell of one line" {

@@ -94,6 +94,66 @@ EOF
     printf '0 1 1101\n0 2 1201\n0 2 4011\n0 3 4021\n0 4 4031\n' >commits
 }
 
+# Scenario "transactions" (step 09, transactional.id inv-1, with the probe's lines):
+#   run 1: transaction 0 holds Order-1 and Order-3 (partition 0, offsets 0-1) and commits
+#          offset 2 with them; transaction 1 holds partition 1's 0-1, its offsets are refused
+#          (UNKNOWN_MEMBER_ID, abortable) and it is aborted; transaction 2 does partition 1's
+#          0-1 again and starts partition 0's 2, and run 1 crashes in it: left open.
+#   rerun (same transactional.id: its init aborts what run 1 left open): one transaction,
+#          partition 1's 0-1 and partition 0's 2-3, offsets 0:4,1:2 sent with it, committed.
+#   commits, as `commits --txn` prints them: the state column says which the broker counts.
+txn_scenario() {
+    cat >run1.out <<'EOF'
+started partition=0 offset=0 value=Order-1 at=1000
+processed partition=0 offset=0 value=Order-1 at=1100
+started partition=0 offset=1 value=Order-3 at=1100
+processed partition=0 offset=1 value=Order-3 at=1200
+transaction committed orders=2 at=1400
+committed partition=0 offset=2 at=1400
+started partition=1 offset=0 value=Order-2 at=1400
+processed partition=1 offset=0 value=Order-2 at=1500
+started partition=1 offset=1 value=Order-4 at=1500
+processed partition=1 offset=1 value=Order-4 at=1600
+transaction aborted orders=2 error=UNKNOWN_MEMBER_ID at=1730
+started partition=1 offset=0 value=Order-2 at=2000
+processed partition=1 offset=0 value=Order-2 at=2100
+started partition=1 offset=1 value=Order-4 at=2100
+processed partition=1 offset=1 value=Order-4 at=2200
+started partition=0 offset=2 value=Order-5 at=2200
+EOF
+    cat >run1.probe <<'EOF'
+producer transactional.id=inv-1 at=900
+call fn=txn_init delivered=- async=0 offsets=- begin=900 end=950 err=NO_ERROR kind=ok failed=-
+call fn=txn_begin delivered=0:1 async=0 offsets=- begin=1000 end=1000 err=NO_ERROR kind=ok failed=-
+call fn=txn_offsets delivered=0:1 async=0 offsets=0:2 begin=1300 end=1320 err=NO_ERROR kind=ok failed=-
+call fn=txn_commit delivered=0:1 async=0 offsets=- begin=1320 end=1400 err=NO_ERROR kind=ok failed=-
+call fn=txn_begin delivered=0:1,1:1 async=0 offsets=- begin=1400 end=1400 err=NO_ERROR kind=ok failed=-
+fault stale-member call=2 at=1700
+call fn=txn_offsets delivered=0:1,1:1 async=0 offsets=1:2 begin=1700 end=1720 err=UNKNOWN_MEMBER_ID kind=abortable failed=-
+call fn=txn_abort delivered=0:1,1:1 async=0 offsets=- begin=1720 end=1730 err=NO_ERROR kind=ok failed=-
+call fn=txn_begin delivered=0:2,1:1 async=0 offsets=- begin=2000 end=2000 err=NO_ERROR kind=ok failed=-
+EOF
+    cat >rerun.out <<'EOF'
+started partition=1 offset=0 value=Order-2 at=4200
+processed partition=1 offset=0 value=Order-2 at=4210
+started partition=1 offset=1 value=Order-4 at=4210
+processed partition=1 offset=1 value=Order-4 at=4220
+started partition=0 offset=2 value=Order-5 at=4220
+processed partition=0 offset=2 value=Order-5 at=4230
+started partition=0 offset=3 value=Order-6 at=4230
+processed partition=0 offset=3 value=Order-6 at=4240
+transaction committed orders=4 at=4600
+EOF
+    cat >rerun.probe <<'EOF'
+producer transactional.id=inv-1 at=4000
+call fn=txn_init delivered=- async=0 offsets=- begin=4000 end=4100 err=NO_ERROR kind=ok failed=-
+call fn=txn_begin delivered=0:3,1:1 async=0 offsets=- begin=4200 end=4200 err=NO_ERROR kind=ok failed=-
+call fn=txn_offsets delivered=0:3,1:1 async=0 offsets=0:4,1:2 begin=4500 end=4520 err=NO_ERROR kind=ok failed=-
+call fn=txn_commit delivered=0:3,1:1 async=0 offsets=- begin=4520 end=4600 err=NO_ERROR kind=ok failed=-
+EOF
+    printf 't\t0\t2\t1310\tkept\nt\t0\t4\t4510\tkept\nt\t1\t2\t4510\tkept\n' >commits
+}
+
 # ---------------------------------------------------------------- drawing known runs
 
 @test "timeline: a commit that covered the message in hand makes it lost; the crash is marked" {
@@ -227,6 +287,79 @@ EOF
     refute_output --partial $'\033['
 }
 
+@test "timeline: step 09's transactions on the lanes: begun, committed, aborted, left open by the crash" {
+    txn_scenario
+    run -0 "$TIMELINE" --color never --probe1 run1.probe --probe2 rerun.probe run1.out rerun.out commits
+    assert_line "transactions: run 1 began 3 (1 committed, 1 aborted, 1 left open: the rerun's init aborted it), the rerun 1 (1 committed, 0 aborted, 0 left open)"
+    assert_line "run 1 processed 4, then crashed while processing Order-5 (partition 0 offset 2); the rerun processed 4, starting 2.0 s after run 1's last line"
+    # Partition 0: transaction 0 over 0-1, committed; the open one over 2; the rerun's over 2-3.
+    assert_line "    run 1 txn    [=====C [=O"
+    assert_line "partition 0     | 1 | 1 | R | 2 |"
+    assert_line "    rerun txn            [=====C"
+    # Partition 1: the aborted transaction and the one that did its orders again, on two rows.
+    assert_line "    run 1 txn    [=====A"
+    assert_line "                 [=====O"
+    assert_line "partition 1     | R | R |"
+    assert_line "  partition 1: processed 2 by run 1, 2 by the rerun; replayed 2 (offsets 0-1); lost 0; last commit before the crash: none; the rerun started at 0, where run 1 did (nothing committed)"
+    assert_line "        [=O left open when its run ended (a crash): the broker aborts it"
+    # The SVG: one bar per transaction and lane, classed by how it ended.
+    run -0 "$TIMELINE" --color never --svg pic.svg --probe1 run1.probe --probe2 rerun.probe run1.out rerun.out commits
+    well_formed pic.svg
+    [ "$(grep -c 'class="txn committed"' pic.svg)" -eq 3 ]
+    [ "$(grep -c 'class="txn aborted"' pic.svg)" -eq 1 ]
+    [ "$(grep -c 'class="txn open"' pic.svg)" -eq 2 ]
+    grep 'class="txn open"' pic.svg | grep -q "still open when its run ended (the rerun's init aborted it)"
+    grep 'class="txn aborted"' pic.svg | grep -q 'error: UNKNOWN_MEMBER_ID (abortable)'
+    # Without the probe the picture is the one it always was: no transaction.
+    run -0 "$TIMELINE" --color never run1.out rerun.out commits
+    refute_output --partial "txn"
+    refute_output --partial "transactions:"
+}
+
+@test "analyze: step 09's transactions are facts: begin, end state, offsets sent, the orders' spans" {
+    txn_scenario
+    run -0 "$TOOLS/analyze" --probe1 run1.probe --probe2 rerun.probe run1.out rerun.out commits
+    assert_line "transaction run=1 n=0 state=committed begin=1000 end=1400 orders=2 offsets=0:2 spans=0:0-1 err=NO_ERROR kind=ok aborted_by_rerun=0"
+    assert_line "transaction run=1 n=1 state=aborted begin=1400 end=1730 orders=2 offsets=1:2 spans=1:0-1 err=UNKNOWN_MEMBER_ID kind=abortable aborted_by_rerun=0"
+    assert_line "transaction run=1 n=2 state=open begin=2000 end=0 orders=3 offsets=- spans=1:0-1,0:2 err=NO_ERROR kind=ok aborted_by_rerun=1"
+    assert_line "transaction run=2 n=3 state=committed begin=4200 end=4600 orders=4 offsets=0:4,1:2 spans=1:0-1,0:2-3 err=NO_ERROR kind=ok aborted_by_rerun=0"
+    assert_line "transactions committed=2 aborted=1 open=1 dropped_aborted=0 dropped_open=0"
+    # The offsets sent with a transaction are the program's requests, not librdkafka's own.
+    assert_line "request n=0 by=program call=2 fn=txn_offsets async=0 phase=run1 at=1310 close=0 parts=0:2"
+    refute_line --partial "finding kind=auto-commit"
+    # Run 1 crashed in Order-5: in hand. Partition 1's orders it had done again: not.
+    assert_line --partial "order value=Order-5 partition=0 offset=2 state=replayed in_hand=1 "
+    assert_line --partial "order value=Order-2 partition=1 offset=0 state=replayed in_hand=0 "
+    # A rerun with another transactional.id does not abort what run 1 left open.
+    sed -i 's/transactional.id=inv-1/transactional.id=inv-2/' rerun.probe
+    run -0 "$TOOLS/analyze" --probe1 run1.probe --probe2 rerun.probe run1.out rerun.out commits
+    assert_line --partial "transaction run=1 n=2 state=open begin=2000 end=0 orders=3 offsets=- spans=1:0-1,0:2 err=NO_ERROR kind=ok aborted_by_rerun=0"
+    # No probe, no transaction facts: the other steps' facts stay as they were.
+    run -0 "$TOOLS/analyze" run1.out rerun.out commits
+    refute_line --partial "transaction"
+}
+
+@test "timeline: a crash before the commit leaves the offsets sent in an open transaction: not counted as a commit" {
+    txn_scenario
+    # Run 1 finishes Order-5, sends 0:3,1:2 with its transaction and dies before the commit
+    # (the probe's crash-before-commit fault). The broker wrote those offsets; the rerun's
+    # init aborted the transaction, and `commits --txn` says so.
+    echo "processed partition=0 offset=2 value=Order-5 at=2300" >>run1.out
+    printf '%s\n' "call fn=txn_offsets delivered=0:2,1:1 async=0 offsets=0:3,1:2 begin=2300 end=2320 err=NO_ERROR kind=ok failed=-" \
+        "fault crash-before-commit call=2 at=2320" >>run1.probe
+    printf 't\t0\t2\t1310\tkept\nt\t0\t3\t2310\taborted\nt\t1\t2\t2310\taborted\nt\t0\t4\t4510\tkept\nt\t1\t2\t4510\tkept\n' >commits
+    run -0 "$TIMELINE" --color never --probe1 run1.probe --probe2 rerun.probe run1.out rerun.out commits
+    assert_line "the broker recorded 1 commit before the crash and 2 by the rerun"
+    assert_line --partial "the rerun 1 (1 committed, 0 aborted, 0 left open); 2 offset commits of aborted or open transactions not counted"
+    assert_line "    run 1 txn    [=====C [=O"
+    # The rerun resumed where the last counted commit said, 2, not the aborted 3.
+    assert_line "  partition 0: processed 3 by run 1, 2 by the rerun; replayed 1 (offset 2); lost 0; last commit before the crash: 2; the rerun started at 2, as committed"
+    run -0 "$TOOLS/analyze" --probe1 run1.probe --probe2 rerun.probe run1.out rerun.out commits
+    assert_line "transaction run=1 n=2 state=open begin=2000 end=0 orders=3 offsets=0:3,1:2 spans=1:0-1,0:2 err=NO_ERROR kind=ok aborted_by_rerun=1"
+    assert_line "transactions committed=2 aborted=1 open=1 dropped_aborted=2 dropped_open=0"
+    refute_line --partial "finding kind=rerun-start"
+}
+
 # ---------------------------------------------------------------- wrong use
 
 @test "timeline: bad options and argument counts exit 2 with the usage" {
@@ -317,4 +450,36 @@ EOF
     both=$(comm -12 <(awk '$1 == "started" { print $4 }' "$dir/run1.out" | sort -u) \
                     <(awk '$1 == "started" { print $4 }' "$dir/rerun.out" | sort -u) | wc -l)
     assert_line --regexp "^  in all: replayed $both[ ,]"
+}
+
+@test "timeline.sh 09 --solution: its transactions on the lanes, the one the crash left open aborted by the rerun; read_committed sees each invoice once" {
+    export TIMELINE_DIR=$BATS_TEST_TMPDIR/tl
+    run -0 timeout 150 "$ROOT/scripts/timeline.sh" 09 --solution
+    dir=$TIMELINE_DIR/09_transactions
+    well_formed "$TIMELINE_DIR/09_transactions.svg"
+    assert_line --partial "crashed as planned (exit 3)"
+    assert_line --regexp "^   invoices to topic timeline-[^ ]*-invoices \(3 partitions\); transactional.id timeline-[^ ]*-txn, the same for both runs$"
+    # The crash comes while an order is worked on, inside its batch's transaction: left
+    # open, and the rerun (same transactional.id) aborted it when it initialised.
+    assert_line --regexp "^transactions: run 1 began [1-9][0-9]* \([0-9]+ committed, [0-9]+ aborted, 1 left open: the rerun's init aborted it\), the rerun [1-9][0-9]* \([1-9][0-9]* committed, [0-9]+ aborted, 0 left open\)$"
+    assert_line --regexp '^    run 1 txn +.*O$'
+    assert_line --regexp '^    rerun txn +\[.*C$'
+    [ "$(grep -c 'class="txn open"' "$TIMELINE_DIR/09_transactions.svg")" -ge 1 ]
+    assert_line --regexp '^  in all: replayed [0-9]+( \([0-9]+ processed twice, [0-9]+ in hand at the crash\))?, lost 0, not reached 0$'
+    # Every order invoiced once for a read_committed reader, and the facts agree with the probe.
+    assert_line "  read_committed: 27 records, 27 orders, 0 duplicated"
+    assert_line --regexp '^  read_uncommitted: [0-9]+ records, 27 orders, [0-9]+ duplicated$'
+    # Run 1 began one transaction more than it ended (committed or aborted): the open one.
+    assert_equal "$(grep -c '^call fn=txn_begin .* err=NO_ERROR' "$dir/run1.probe")" \
+        "$(( $(grep -c '^transaction \(committed\|aborted\) ' "$dir/run1.out") + 1 ))"
+    refute_output --partial "No transaction was begun"
+}
+
+@test "timeline.sh 09 (the starter, step 02's strategy): no transaction begun, said in words; the invoices read both ways" {
+    export TIMELINE_DIR=$BATS_TEST_TMPDIR/tl
+    run -0 timeout 150 "$ROOT/scripts/timeline.sh" 09
+    assert_line --partial "crashed as planned (exit 3)"
+    assert_line "No transaction was begun (the probe saw none): each invoice is visible as soon as it is written."
+    refute_line --partial "transactions: run 1"
+    assert_line --regexp '^  read_committed: [0-9]+ records, 27 orders, [0-9]+ duplicated$'
 }

@@ -16,6 +16,14 @@
  *             end=MS err=NO_ERROR failed=- records=1
  *   request   n=2 by=program|librdkafka|unknown call=4 fn=commit_message
  *             async=0 phase=run1|rerun at=MS close=0|1 parts=0:3
+ *   transaction run=1 n=0 state=committed|aborted|open begin=MS end=MS
+ *             orders=5 offsets=0:5,2:3 spans=0:0-4,2:1-2 err=NO_ERROR
+ *             kind=ok aborted_by_rerun=0     (step 09, from the probe's txn_*
+ *             calls: offsets= sent with it, spans= the offsets its orders
+ *             had; err/kind: its first failed call's; open: its run ended
+ *             before it did, aborted_by_rerun: the rerun's init aborted it)
+ *   transactions committed=N aborted=N open=N dropped_aborted=N dropped_open=N
+ *             (dropped: commits --txn records the broker does not count)
  *   finding   kind=KIND ...                 (below)
  *   summary   orders=N processed1= processed2= replayed= lost= in_hand=
  *             never= requests_program= requests_librdkafka= ...
@@ -250,6 +258,36 @@ static void print_request(const struct story *s, size_t r)
     printf("\n");
 }
 
+/* Step 09: each transaction, then how many ended how (only when there are
+ * any, so that the other steps' facts stay as they were). */
+static void print_txns(const struct story *s)
+{
+    int n[3] = {0, 0, 0};
+
+    for (size_t i = 0; i < s->n_txns; i++) {
+        const struct txn *t = &s->txns[i];
+
+        n[t->state]++;
+        printf("transaction run=%d n=%zu state=%s begin=%" PRId64 " end=%" PRId64
+               " orders=%d offsets=", t->run == RUN1 ? 1 : 2, i,
+               story_txn_state_name(t->state), t->begin, t->end, t->n_orders);
+        for (int j = 0; j < t->n_parts; j++)
+            printf("%s%" PRId32 ":%" PRId64, j ? "," : "", t->parts[j], t->offsets[j]);
+        printf("%s spans=", t->n_parts ? "" : "-");
+        for (int j = 0; j < t->n_lparts; j++) {
+            printf("%s%" PRId32 ":%" PRId64, j ? "," : "", t->lparts[j], t->lo[j]);
+            if (t->hi[j] > t->lo[j])
+                printf("-%" PRId64, t->hi[j]);
+        }
+        printf("%s err=%s kind=%s aborted_by_rerun=%d\n", t->n_lparts ? "" : "-", t->err,
+               t->kind, t->aborted_by_rerun);
+    }
+    if (s->n_txns || s->n_dropped[0] || s->n_dropped[1])
+        printf("transactions committed=%d aborted=%d open=%d dropped_aborted=%d"
+               " dropped_open=%d\n", n[TXN_COMMITTED], n[TXN_ABORTED], n[TXN_OPEN],
+               s->n_dropped[0], s->n_dropped[1]);
+}
+
 /* The committed offset of P just before record I (-1: none known). */
 static int64_t committed_before(const struct story *s, int32_t p, size_t upto)
 {
@@ -440,6 +478,7 @@ int main(int argc, char **argv)
             n_auto += s.requests[r].call < 0;
         }
     }
+    print_txns(&s);
     findings(&s);
     printf("summary processed1=%d processed2=%d replayed=%d replayed_in_hand=%d lost=%d"
            " in_hand=%d unfinished=%d never=%d requests_program=%d requests_librdkafka=%d"

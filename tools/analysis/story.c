@@ -195,6 +195,10 @@ static void fill_cells(struct story *s)
                                                        : &c->started2);
         if (!*slot)
             *slot = e->at ? e->at : 1;
+        if (e->run == RUN1 && !e->processed && c->processed1 && e->at >= c->processed1)
+            c->restarted1 = e->at ? e->at : 1;
+        else if (e->run == RUN1 && e->processed && c->restarted1 && e->at >= c->restarted1)
+            c->restarted1 = 0;
         if (!c->value)
             c->value = e->value;
     }
@@ -237,6 +241,11 @@ static void judge_lanes(struct story *s)
             struct cell *c = &l->cells[o - l->first];
 
             c->in_hand = c->started1 && !c->processed1;
+            /* Step 09 rewinds after an abort: the order run 1 crashed in
+             * may be one it had processed before, in the aborted
+             * transaction.  (Only there: the other steps keep the rule.) */
+            if (s->n_txns && c->restarted1)
+                c->in_hand = 1;
             c->state = judge(c, o, l->committed_past);
             l->n_processed1 += c->processed1 != 0;
             l->n_processed2 += c->processed2 != 0;
@@ -276,7 +285,8 @@ int64_t story_expected_start(const struct lane *l)
 static int is_commit_call(const struct call *c)
 {
     return c->fn == CALL_COMMIT || c->fn == CALL_COMMIT_MESSAGE ||
-           c->fn == CALL_COMMIT_QUEUE;
+           c->fn == CALL_COMMIT_QUEUE ||
+           c->txn == TXN_OFFSETS; /* step 09: the broker writes them at once */
 }
 
 /* Does request R already hold a record for PARTITION? */
@@ -360,6 +370,102 @@ static void attribute(struct story *s)
     free(request_of_call);
 }
 
+/* ------------------------------------------------------------ transactions */
+
+/*
+ * Step 09: each run's transactions, from its transactional calls in the
+ * order the probe wrote them.  A successful txn_begin opens one; the calls
+ * after it belong to it until a successful txn_commit or txn_abort ends it.
+ * One still open when its run's calls end was left open (a crash, a kill,
+ * or a stop after a fatal error).  Its orders are the ones its run started
+ * between its begin and its end: the program begins before a batch's first
+ * order and ends after its last.
+ */
+static void build_txns(struct story *s)
+{
+    int cur = -1, init2 = 0;
+    enum run run = RUN1;
+
+    for (size_t k = 0; k < s->n_calls; k++) {
+        const struct call *c = &s->calls[k];
+        int ok = !strcmp(c->err, "NO_ERROR");
+        struct txn *t;
+
+        if (c->run != run)
+            cur = -1, run = c->run;
+        if (c->txn == TXN_INIT && ok && c->run == RERUN)
+            init2 = 1;
+        if (c->txn == TXN_BEGIN && ok) {
+            s->txns = story_grow(s->txns, &s->cap_txns, s->n_txns, sizeof *s->txns);
+            s->txns[s->n_txns] = (struct txn){.run = c->run, .state = TXN_OPEN,
+                                              .begin = c->begin};
+            strcpy(s->txns[s->n_txns].err, "NO_ERROR");
+            strcpy(s->txns[s->n_txns].kind, "ok");
+            cur = (int)s->n_txns++;
+            continue;
+        }
+        if (cur < 0 || c->txn == TXN_NONE || c->txn == TXN_BEGIN)
+            continue;
+        t = &s->txns[cur];
+        if (!ok && !strcmp(t->err, "NO_ERROR")) {
+            snprintf(t->err, sizeof t->err, "%s", c->err);
+            snprintf(t->kind, sizeof t->kind, "%s", c->kind[0] ? c->kind : "?");
+        }
+        if (c->txn == TXN_OFFSETS) {
+            for (int j = 0; j < c->n_parts; j++) {
+                int i = 0;
+
+                while (i < t->n_parts && t->parts[i] != c->parts[j])
+                    i++;
+                if (i == MAX_CALL_PARTS)
+                    break;
+                t->parts[i] = c->parts[j];
+                t->offsets[i] = c->offsets[j];
+                if (i == t->n_parts)
+                    t->n_parts++;
+            }
+        } else if ((c->txn == TXN_COMMIT || c->txn == TXN_ABORT) && ok) {
+            t->state = c->txn == TXN_COMMIT ? TXN_COMMITTED : TXN_ABORTED;
+            t->end = c->end;
+            cur = -1;
+        }
+    }
+    /* The broker aborts what run 1 left open when the rerun's producer,
+     * with the same transactional.id, initialises its transactions. */
+    for (size_t i = 0; i < s->n_txns; i++)
+        s->txns[i].aborted_by_rerun = s->txns[i].run == RUN1 &&
+                                      s->txns[i].state == TXN_OPEN && init2 &&
+                                      s->txn_id[RUN1][0] &&
+                                      !strcmp(s->txn_id[RUN1], s->txn_id[RERUN]);
+    /* Each started order to the last transaction of its run begun by then. */
+    for (size_t i = 0; i < s->n_events; i++) {
+        const struct event *e = &s->events[i];
+        struct txn *t = NULL;
+        int j = 0;
+
+        for (size_t k = 0; k < s->n_txns && !e->processed; k++)
+            if (s->txns[k].run == e->run && s->txns[k].begin <= e->at &&
+                (s->txns[k].state == TXN_OPEN || e->at <= s->txns[k].end))
+                t = &s->txns[k];
+        if (!t)
+            continue;
+        t->n_orders++;
+        while (j < t->n_lparts && t->lparts[j] != e->partition)
+            j++;
+        if (j == MAX_CALL_PARTS)
+            continue;
+        if (j == t->n_lparts) {
+            t->lparts[j] = e->partition;
+            t->lo[j] = t->hi[j] = e->offset;
+            t->n_lparts++;
+        }
+        if (e->offset < t->lo[j])
+            t->lo[j] = e->offset;
+        if (e->offset > t->hi[j])
+            t->hi[j] = e->offset;
+    }
+}
+
 /* ----------------------------------------------------------------- the rest */
 
 int story_build(struct story *s)
@@ -368,6 +474,7 @@ int story_build(struct story *s)
     if (size_lanes(s))
         return -1;
     fill_cells(s);
+    build_txns(s);
     judge_lanes(s);
     attribute(s);
     return 0;
@@ -384,6 +491,7 @@ void story_free(struct story *s)
     free(s->calls);
     free(s->requests);
     free(s->settings);
+    free(s->txns);
 }
 
 const char *story_state_name(enum state st)
@@ -397,4 +505,9 @@ const char *story_state_name(enum state st)
 const char *story_phase_name(enum phase ph)
 {
     return ph == EARLIER ? "earlier" : ph == BEFORE_CRASH ? "run1" : "rerun";
+}
+
+const char *story_txn_state_name(enum txn_state st)
+{
+    return st == TXN_COMMITTED ? "committed" : st == TXN_ABORTED ? "aborted" : "open";
 }

@@ -14,6 +14,9 @@
  *   - per commit request: which records the broker wrote for it, and who
  *     asked - a call of the program (which call, sync or async), or
  *     librdkafka itself (its auto-commit timer, or close).
+ *   - step 09, per transaction of a transactional producer: when it began,
+ *     how it ended (committed, aborted, left open), the offsets sent with
+ *     it and the orders its run started inside it.
  * It contacts no broker.  tools/analysis/analyze.c prints the facts for the checks;
  * tools/analysis/timeline.c draws them.
  */
@@ -57,12 +60,18 @@ struct commit {
     int64_t ms;                 /* the broker's commit timestamp */
     enum phase phase;
     int request;                /* index in story.requests */
+    int dropped;                /* commits --txn: 1 its transaction was
+                                 * aborted, 2 is open (not counted); 0 */
 };
 
 /* One call the program made to commit or store offsets, or to close, as
  * the probe wrote it down. */
 enum call_fn { CALL_COMMIT, CALL_COMMIT_MESSAGE, CALL_COMMIT_QUEUE,
                CALL_OFFSETS_STORE, CALL_OFFSET_STORE, CALL_CLOSE, CALL_OTHER };
+
+/* A transactional producer's calls (tools/probe/txn.c), which are CALL_OTHER
+ * for the commit analysis above. */
+enum txn_call { TXN_NONE, TXN_INIT, TXN_BEGIN, TXN_OFFSETS, TXN_COMMIT, TXN_ABORT };
 
 struct call {
     enum run run;
@@ -80,6 +89,8 @@ struct call {
     int64_t doffsets[MAX_CALL_PARTS];   /* program per partition, at begin  */
     int n_delivered;                    /* (-1: the probe did not say)      */
     int n_records;              /* broker records attributed to it */
+    enum txn_call txn;          /* a transactional producer's call (step 09) */
+    char kind[16];              /* its error's kind: ok, abortable, fatal... */
 };
 
 /* One OffsetCommit request: the broker records it caused.  By the
@@ -90,6 +101,33 @@ struct request {
     int64_t ms;                 /* its first record's broker timestamp */
     int n_records;
     int at_close;               /* librdkafka's own, during close() */
+};
+
+/*
+ * One transaction of a transactional producer (step 09), from the probe's
+ * txn_* calls: begun (txn_begin), the offsets sent with it (txn_offsets),
+ * and how it ended - committed (txn_commit), aborted (txn_abort), or open:
+ * its run ended (a crash, a kill, a fatal error) before either.  The broker
+ * aborts an open one when the next instance with the same transactional.id
+ * initialises (aborted_by_rerun), or when its timeout expires.
+ */
+enum txn_state { TXN_OPEN, TXN_COMMITTED, TXN_ABORTED };
+
+struct txn {
+    enum run run;
+    enum txn_state state;
+    int64_t begin, end;         /* epoch ms; end 0: open */
+    int32_t parts[MAX_CALL_PARTS];      /* the offsets sent with it */
+    int64_t offsets[MAX_CALL_PARTS];
+    int n_parts;
+    char err[48];               /* the first error of its calls; NO_ERROR */
+    char kind[16];              /* that error's kind (abortable, fatal...) */
+    int n_orders;               /* the orders its run started inside it */
+    int32_t lparts[MAX_CALL_PARTS];     /* per partition: the lowest and */
+    int64_t lo[MAX_CALL_PARTS], hi[MAX_CALL_PARTS];  /* highest offset */
+    int n_lparts;                       /* started inside it */
+    int aborted_by_rerun;       /* open in run 1; the rerun's producer, with
+                                 * the same transactional.id, initialised */
 };
 
 /* A setting as the program gave it to rd_kafka_new (probe "config"). */
@@ -116,6 +154,9 @@ struct cell {
     int64_t started1, processed1, started2, processed2; /* at= ms; 0: never */
     enum state state;
     int in_hand;                /* started but not processed when run 1 ended */
+    int64_t restarted1;         /* run 1 started it again after processing it
+                                 * (a rewind) and has not processed it since:
+                                 * when; 0: not so */
 };
 
 /* One partition: its cells [first, end) and what the summary says. */
@@ -161,6 +202,11 @@ struct story {
     struct setting *settings;
     size_t n_settings, cap_settings;
     int have_probe[2];          /* a probe file was read for run 1 / rerun */
+    struct txn *txns;           /* step 09: in the order they began */
+    size_t n_txns, cap_txns;
+    char txn_id[2][128];        /* each run's transactional.id ("": none) */
+    int n_dropped[2];           /* commits --txn records not counted: in an
+                                 * aborted / a still open transaction */
     int64_t skew_ms;            /* the broker's clock minus this machine's:
                                  * story_read_commits() takes it off each
                                  * commit's timestamp (analyze --skew) */
@@ -171,7 +217,9 @@ struct story {
 int story_read_run(struct story *s, const char *path, enum run run);
 
 /* Read the broker's record (the commits tool's output, or the checks'
- * "PARTITION OFFSET COMMIT_MS" lines); only TOPIC's when it is not NULL. */
+ * "PARTITION OFFSET COMMIT_MS" lines); only TOPIC's when it is not NULL.
+ * With commits --txn's STATE column, the records of aborted or open
+ * transactions are counted in n_dropped, not read as commits. */
 int story_read_commits(struct story *s, const char *path, const char *topic);
 
 /* Read what the probe wrote for run RUN (tools/probe/probe.c). */
@@ -203,6 +251,7 @@ const char *story_setting(const struct story *s, enum run run, const char *key,
 /* Short names for the states, the phases and the call functions. */
 const char *story_state_name(enum state st);
 const char *story_phase_name(enum phase ph);
+const char *story_txn_state_name(enum txn_state st);
 
 void story_free(struct story *s);
 

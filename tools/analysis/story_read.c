@@ -183,6 +183,14 @@ static int parse_commit(char *line, struct commit *c, char *topic,
     if (parse_int(p, &c->ms))
         return -1;
     p += strcspn(p, " \t");
+    /* commits --txn: a fifth column, whether the broker counts the record
+     * (kept) or not: its transaction was aborted, or is still open. */
+    c->dropped = 0;
+    if (tab && *p == '\t' && (!strcmp(p + 1, "kept") || !strcmp(p + 1, "aborted") ||
+                              !strcmp(p + 1, "open"))) {
+        c->dropped = p[1] == 'a' ? 1 : p[1] == 'o' ? 2 : 0;
+        p += strlen(p);
+    }
     if (p[strspn(p, " \t")])
         return -1;                       /* something after the timestamp */
     c->partition = (int32_t)partition;
@@ -223,6 +231,10 @@ int story_read_commits(struct story *s, const char *path,
         }
         if (topic[0])
             snprintf(s->topic, sizeof s->topic, "%s", topic);
+        if (c.dropped) {
+            s->n_dropped[c.dropped - 1]++;
+            continue;
+        }
         c.ms -= s->skew_ms; /* the broker's clock, read on this machine's */
         s->commits = story_grow(s->commits, &s->cap_commits, s->n_commits,
                           sizeof *s->commits);
@@ -265,6 +277,19 @@ static enum call_fn call_fn_of(const char *name)
         if (!strcmp(name, names[i]))
             return (enum call_fn)i;
     return CALL_OTHER;
+}
+
+/* Step 09's transactional calls, as tools/probe/txn.c names them. */
+static enum txn_call txn_call_of(const char *name)
+{
+    static const char *const names[] = {
+        [TXN_INIT] = "txn_init", [TXN_BEGIN] = "txn_begin", [TXN_OFFSETS] = "txn_offsets",
+        [TXN_COMMIT] = "txn_commit", [TXN_ABORT] = "txn_abort"};
+
+    for (int i = TXN_INIT; i <= TXN_ABORT; i++)
+        if (!strcmp(name, names[i]))
+            return (enum txn_call)i;
+    return TXN_NONE;
 }
 
 /* "P:N,P:N" (or "-") into PARTS/OFFSETS; returns how many, or -1. */
@@ -321,6 +346,11 @@ int story_read_probe(struct story *s, const char *path, enum run run)
     s->have_probe[run] = 1;
     while (read_line(fp, line, sizeof line)) {
         n++;
+        if (!strncmp(line, "producer transactional.id=", 26)) {
+            snprintf(s->txn_id[run], sizeof s->txn_id[run], "%.*s",
+                     (int)strcspn(line + 26, " "), line + 26);
+            continue;
+        }
         if (!strncmp(line, "config ", 7)) {
             const char *eq = strchr(line + 7, '=');
             struct setting *st;
@@ -349,6 +379,9 @@ int story_read_probe(struct story *s, const char *path, enum run run)
             }
             c.async = async != 0;
             c.fn = call_fn_of(c.name);
+            c.txn = txn_call_of(c.name);
+            if (word(line, "kind", c.kind, sizeof c.kind))
+                c.kind[0] = '\0';
             if (word(line, "err", c.err, sizeof c.err))
                 strcpy(c.err, "?");
             if (word(line, "failed", c.failed, sizeof c.failed))

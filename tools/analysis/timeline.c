@@ -12,6 +12,9 @@
  *     cells.  A commit of NEXT = k means "every offset below k is done", so
  *     its mark sits between cell k-1 and cell k;
  *   - the messages in hand when run 1 crashed are marked X.
+ *   - step 09: each transaction (with --probe1/--probe2), as a bracket over
+ *     the offsets it covered: begun at [, committed (C), aborted (A), or
+ *     left open when its run ended (O).
  *
  * It contacts no broker: it reads three files.
  *   RUN1     what the run that crashed printed on stdout (its started and
@@ -37,7 +40,8 @@
 
 static const char usage[] =
     "usage: timeline [--svg FILE] [--title TEXT] [--color WHEN] [--topic TOPIC]\n"
-    "                [--width COLUMNS] [--skew MS] [--log-end P=N]... RUN1.out [RERUN.out] COMMITS\n"
+    "                [--width COLUMNS] [--skew MS] [--log-end P=N]... [--probe1 FILE]\n"
+    "                [--probe2 FILE] RUN1.out [RERUN.out] COMMITS\n"
     "  Draw one lane per partition: the offsets run 1 (the run that crashed) and\n"
     "  the rerun processed, where each commit landed, where the crash happened,\n"
     "  what was processed again and what was lost.\n"
@@ -52,11 +56,75 @@ static const char usage[] =
     "  --width COLUMNS  wrap the lanes to fit (default 100; 0 = never wrap)\n"
     "  --skew MS        the broker's clock runs MS ms ahead of this machine's\n"
     "                   (negative: behind); taken off its commit timestamps\n"
+    "  --probe1/--probe2 FILE  what the probe wrote during run 1 / the rerun: step\n"
+    "                   09's transactions are drawn (begun, committed, aborted, open)\n"
     "  --log-end P=N    partition P's log ends at offset N (from the lag tool):\n"
     "                   offsets up to there that no run reached are drawn too\n"
     "                   (from 0 on a partition with no message and no commit)\n"
     "  -h               show this help\n";
 
+
+/* ------------------------------------------------------- transaction rows */
+
+int txn_rows(const struct story *s, const struct lane *l, enum run run,
+             int *row_of, int *span)
+{
+    int n_rows = 0;
+
+    for (size_t k = 0; k < s->n_txns; k++) {
+        const struct txn *t = &s->txns[k];
+        int j = 0, row;
+
+        row_of[k] = span[k] = -1;
+        while (j < t->n_lparts && t->lparts[j] != l->partition)
+            j++;
+        if (t->run != run || j == t->n_lparts)
+            continue;
+        /* The first row where no transaction drawn yet shares an offset. */
+        for (row = 0; row < n_rows; row++) {
+            int clash = 0;
+
+            for (size_t i = 0; i < k && !clash; i++)
+                clash = row_of[i] == row && s->txns[i].lo[span[i]] <= t->hi[j] &&
+                        t->lo[j] <= s->txns[i].hi[span[i]];
+            if (!clash)
+                break;
+        }
+        row_of[k] = row;
+        span[k] = j;
+        if (row == n_rows)
+            n_rows++;
+    }
+    return n_rows;
+}
+
+void txn_words(const struct story *s, char *buf, size_t size)
+{
+    int n[2][3] = {{0, 0, 0}, {0, 0, 0}}, by_rerun = 0, dropped;
+    size_t used;
+
+    for (size_t i = 0; i < s->n_txns; i++) {
+        n[s->txns[i].run][s->txns[i].state]++;
+        by_rerun += s->txns[i].aborted_by_rerun;
+    }
+    used = (size_t)snprintf(buf, size, "transactions: run 1 began %d (%d committed, "
+                            "%d aborted, %d left open%s)",
+                            n[RUN1][0] + n[RUN1][1] + n[RUN1][2], n[RUN1][TXN_COMMITTED],
+                            n[RUN1][TXN_ABORTED], n[RUN1][TXN_OPEN],
+                            !n[RUN1][TXN_OPEN] ? ""
+                            : by_rerun == n[RUN1][TXN_OPEN] ? ": the rerun's init aborted it"
+                            : ": the rerun did not abort it");
+    if (s->have_rerun && used < size)
+        used += (size_t)snprintf(buf + used, size - used, ", the rerun %d (%d committed, "
+                                 "%d aborted, %d left open)",
+                                 n[RERUN][0] + n[RERUN][1] + n[RERUN][2],
+                                 n[RERUN][TXN_COMMITTED], n[RERUN][TXN_ABORTED],
+                                 n[RERUN][TXN_OPEN]);
+    dropped = s->n_dropped[0] + s->n_dropped[1];
+    if (dropped && used < size)
+        snprintf(buf + used, size - used, "; %d offset commit%s of aborted or open "
+                 "transactions not counted", dropped, kit_s(dropped));
+}
 
 /* ------------------------------------------------------------------ main */
 
@@ -93,11 +161,14 @@ int main(int argc, char **argv)
         {"width", required_argument, NULL, 'w'},
         {"log-end", required_argument, NULL, 'e'},
         {"skew", required_argument, NULL, 'S'},
+        {"probe1", required_argument, NULL, '1'},
+        {"probe2", required_argument, NULL, '2'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *svg = NULL, *title = NULL, *color = "auto", *topic = NULL;
     const char *run1, *rerun = NULL, *commits;
+    const char *probe[2] = {NULL, NULL};
     int opt, width = 100, rc = 0;
     struct story s = {0};
     FILE *svg_file = NULL;
@@ -111,6 +182,8 @@ int main(int argc, char **argv)
         case 't': topic = optarg; break;
         case 'w': width = (int)kit_number('w', optarg, 0, 10000, usage); break;
         case 'S': s.skew_ms = kit_number('S', optarg, -86400000L, 86400000L, usage); break;
+        case '1': probe[0] = optarg; break;
+        case '2': probe[1] = optarg; break;
         case 'e':
             if (story_add_log_end(&s, optarg)) {
                 story_free(&s);
@@ -140,7 +213,9 @@ int main(int argc, char **argv)
 
     s.have_rerun = rerun != NULL;
     if (story_read_run(&s, run1, RUN1) || (rerun && story_read_run(&s, rerun, RERUN)) ||
-        story_read_commits(&s, commits, topic)) {
+        story_read_commits(&s, commits, topic) ||
+        (probe[0] && story_read_probe(&s, probe[0], RUN1)) ||
+        (probe[1] && story_read_probe(&s, probe[1], RERUN))) {
         story_free(&s);
         return 1;
     }

@@ -17,6 +17,16 @@ struct style {
 /* The narrowest --width the terminal picture can wrap to. */
 #define TIMELINE_MIN_WIDTH (16 + 8 + 4)
 
+/* Step 09: the transactions of RUN that touch lane L, in rows so that none
+ * overlaps another on the offsets (a batch aborted, then done again, takes
+ * a second row).  ROW_OF[k]: transaction k's row, -1 when it is not drawn
+ * there; SPAN[k]: its index in lparts.  Returns the number of rows. */
+int txn_rows(const struct story *s, const struct lane *l, enum run run,
+             int *row_of, int *span);
+
+/* Step 09, in words: how each run's transactions ended, into BUF. */
+void txn_words(const struct story *s, char *buf, size_t size);
+
 /* Print the picture, wrapped to WIDTH columns (0: never wrap). */
 void print_terminal(const struct story *s, const char *title, int width,
                     struct style st);

@@ -226,6 +226,93 @@ static void svg_rerun_start(FILE *f, const struct story *s,
             x + 10, b - 6, SVG_GREEN, l->rerun_start);
 }
 
+/* Step 09: the height the transactions add under a lane's summary. */
+#define SVG_TXN_ROW 12
+
+static double svg_txn_height(const struct story *s, const struct lane *l)
+{
+    int *row_of = calloc(s->n_txns + 1, sizeof *row_of);
+    int *span = calloc(s->n_txns + 1, sizeof *span);
+    int rows;
+
+    if (!row_of || !span) {
+        kit_err("out of memory");
+        exit(1);
+    }
+    rows = txn_rows(s, l, RUN1, row_of, span) + txn_rows(s, l, RERUN, row_of, span);
+    free(row_of);
+    free(span);
+    return rows ? 8 + rows * SVG_TXN_ROW : 0;
+}
+
+/*
+ * Step 09: each transaction of the lane as a bar under its summary, over
+ * the offsets its orders had: a tick where it began, and its color says
+ * how it ended - committed (green), aborted (red), open when its run ended
+ * (purple, dashed).  Run 1's rows first, then the rerun's; the tooltip has
+ * the times and the offsets sent with it.
+ */
+static void svg_txns(FILE *f, const struct story *s, const struct lane *l, double y)
+{
+    static const char *const fill[] = {[TXN_OPEN] = "#9e9ac8",
+                                       [TXN_COMMITTED] = "#74c476",
+                                       [TXN_ABORTED] = "#fb6a4a"};
+    int *row_of = calloc(s->n_txns + 1, sizeof *row_of);
+    int *span = calloc(s->n_txns + 1, sizeof *span);
+    int base = 0;
+
+    if (!row_of || !span) {
+        kit_err("out of memory");
+        exit(1);
+    }
+    for (enum run run = RUN1; run <= RERUN; run++) {
+        int rows = txn_rows(s, l, run, row_of, span);
+
+        if (rows)
+            fprintf(f, "<text x=\"12\" y=\"%.1f\" font-size=\"10\" fill=\"#636363\">"
+                    "%s transactions</text>\n", y + base * SVG_TXN_ROW + 8,
+                    run == RUN1 ? "run 1" : "rerun");
+        for (size_t k = 0; k < s->n_txns; k++) {
+            const struct txn *t = &s->txns[k];
+            double x0, x1, ty;
+
+            if (row_of[k] < 0)
+                continue;
+            x0 = svg_x(s, t->lo[span[k]]) + 2;
+            x1 = svg_x(s, t->hi[span[k]] + 1) - 2;
+            ty = y + (base + row_of[k]) * SVG_TXN_ROW;
+            fprintf(f, "<g class=\"txn %s\"><title>transaction %zu of %s: begun at ",
+                    story_txn_state_name(t->state), k, run == RUN1 ? "run 1" : "the rerun");
+            svg_time(f, s, t->begin);
+            if (t->state == TXN_OPEN)
+                fprintf(f, ", still open when its run ended%s",
+                        t->aborted_by_rerun ? " (the rerun's init aborted it)" : "");
+            else {
+                fprintf(f, ", %s at ", story_txn_state_name(t->state));
+                svg_time(f, s, t->end);
+            }
+            fprintf(f, "&#10;%d order%s; offsets sent with it: ", t->n_orders,
+                    kit_s(t->n_orders));
+            for (int j = 0; j < t->n_parts; j++)
+                fprintf(f, "%s%" PRId32 ":%" PRId64, j ? ", " : "", t->parts[j], t->offsets[j]);
+            if (!t->n_parts)
+                fputs("none", f);
+            if (strcmp(t->err, "NO_ERROR"))
+                fprintf(f, "&#10;error: %s (%s)", t->err, t->kind);
+            fprintf(f, "</title><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                    "height=\"7\" fill=\"%s\" stroke=\"#636363\"%s/>"
+                    "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                    "stroke=\"#252525\" stroke-width=\"2\"/></g>\n",
+                    x0, ty + 2, x1 - x0, fill[t->state],
+                    t->state == TXN_OPEN ? " stroke-dasharray=\"3 2\"" : "",
+                    x0, ty, x0, ty + 11);
+        }
+        base += rows;
+    }
+    free(row_of);
+    free(span);
+}
+
 static void svg_lane(FILE *f, const struct story *s, const struct lane *l,
                      double top)
 {
@@ -266,7 +353,10 @@ static void svg_lane(FILE *f, const struct story *s, const struct lane *l,
         else
             fprintf(f, "; the rerun started at %" PRId64, l->rerun_start);
     }
-    fputs("</text>\n</g>\n", f);
+    fputs("</text>\n", f);
+    if (s->n_txns)
+        svg_txns(f, s, l, y + SVG_CELL_H + 52);
+    fputs("</g>\n", f);
 }
 
 static void svg_legend(FILE *f, double top)
@@ -328,6 +418,32 @@ static void svg_legend(FILE *f, double top)
     fputs("</g>\n", f);
 }
 
+/* Step 09's bars, one more row under the legend. */
+static void svg_txn_legend(FILE *f, double top)
+{
+    static const char *const what[] = {
+        [TXN_COMMITTED] = "transaction committed (tick: begun)",
+        [TXN_ABORTED] = "transaction aborted",
+        [TXN_OPEN] = "left open when its run ended"};
+    static const char *const fill[] = {[TXN_OPEN] = "#9e9ac8",
+                                       [TXN_COMMITTED] = "#74c476",
+                                       [TXN_ABORTED] = "#fb6a4a"};
+    static const enum txn_state order[] = {TXN_COMMITTED, TXN_ABORTED, TXN_OPEN};
+
+    fputs("<g class=\"legend-txn\" font-size=\"12\">\n", f);
+    for (int i = 0; i < 3; i++) {
+        double x = 12 + i * 260.0, y = top + 14 + 5 * 22;
+
+        fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"22\" height=\"7\" "
+                "fill=\"%s\" stroke=\"#636363\"%s/><line x1=\"%.1f\" y1=\"%.1f\" "
+                "x2=\"%.1f\" y2=\"%.1f\" stroke=\"#252525\" stroke-width=\"2\"/>"
+                "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n", x, y + 5, fill[order[i]],
+                order[i] == TXN_OPEN ? " stroke-dasharray=\"3 2\"" : "", x, y + 3, x,
+                y + 14, x + 30, y + 12, what[order[i]]);
+    }
+    fputs("</g>\n", f);
+}
+
 /* The header lines of the SVG: the same words as the terminal's. */
 static void svg_header(FILE *f, const struct story *s, const char *title)
 {
@@ -355,6 +471,14 @@ static void svg_header(FILE *f, const struct story *s, const char *title)
             "%d commit%s before the crash (above the lanes) and %d by the "
             "rerun (below). Replayed %d, lost %d.</text>\n", before,
             kit_s(before), after, replayed, lost);
+    if (s->n_txns) {
+        char words[512];
+
+        txn_words(s, words, sizeof words);
+        fputs("<text x=\"12\" y=\"86\" font-size=\"13\">", f);
+        xml_text(f, words);
+        fputs(" (the bars under each lane)</text>\n", f);
+    }
 }
 
 /* Write the SVG to F (opened for PATH) and close it; returns 0, or -1
@@ -364,7 +488,10 @@ int write_svg(const struct story *s, const char *title, FILE *f,
 {
     int64_t cells = s->end - s->first;
     double width = SVG_LEFT + (double)cells * SVG_CELL_W + 60;
-    double height = SVG_TOP + (double)s->n_lanes * SVG_LANE_H + 170;
+    double height = SVG_TOP + (double)s->n_lanes * SVG_LANE_H + 170, top = SVG_TOP;
+
+    for (size_t i = 0; i < s->n_lanes && s->n_txns; i++)
+        height += svg_txn_height(s, &s->lanes[i]);
 
     /* Wide enough for the title (up to 12 px a character at 18 px bold,
      * as DejaVu Sans draws it) and the summaries under the lanes. */
@@ -381,9 +508,13 @@ int write_svg(const struct story *s, const char *title, FILE *f,
     fprintf(f, "</title>\n<rect width=\"100%%\" height=\"100%%\" "
             "fill=\"#ffffff\"/>\n");
     svg_header(f, s, title);
-    for (size_t i = 0; i < s->n_lanes; i++)
-        svg_lane(f, s, &s->lanes[i], SVG_TOP + (double)i * SVG_LANE_H);
-    svg_legend(f, SVG_TOP + (double)s->n_lanes * SVG_LANE_H + 10);
+    for (size_t i = 0; i < s->n_lanes; i++) {
+        svg_lane(f, s, &s->lanes[i], top);
+        top += SVG_LANE_H + (s->n_txns ? svg_txn_height(s, &s->lanes[i]) : 0);
+    }
+    svg_legend(f, top + 10);
+    if (s->n_txns)
+        svg_txn_legend(f, top + 10);
     fputs("</svg>\n", f);
     if (ferror(f) | fclose(f)) {
         kit_err("cannot write %s", path);

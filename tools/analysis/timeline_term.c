@@ -22,6 +22,9 @@ enum ink {
     INK_CELL            /* INK_CELL + state: a cell's three characters */
 };
 
+/* Step 09's transactions: INK_TXN + their state (txn_state). */
+enum { INK_TXN = INK_CELL + NSTATES };
+
 struct pix {
     char ch;
     unsigned char ink;
@@ -48,6 +51,9 @@ static const char *paint(int ink)
     case INK_CELL + REPLAYED:      return "30;43";
     case INK_CELL + LOST:          return "1;97;41";
     case INK_CELL + UNFINISHED:    return "97;45";
+    case INK_TXN + TXN_COMMITTED:  return "1;32";
+    case INK_TXN + TXN_ABORTED:    return "1;31";
+    case INK_TXN + TXN_OPEN:       return "1;35";
     default:          return NULL;
     }
 }
@@ -241,6 +247,62 @@ static void draw_marks(struct row *r, const struct story *s,
     }
 }
 
+/*
+ * Step 09: the transactions of RUN on lane L, one bracket each over the
+ * offsets its orders had: '[' where it began, '=' across, and where it
+ * ended C (committed), A (aborted) or O (open when its run ended).  A part
+ * cut off by the segment's edge has no mark there.  Rows as txn_rows()
+ * lays them out; run 1's above its commit marks, the rerun's below its.
+ */
+static void draw_txns(const struct story *s, const struct lane *l, int64_t from,
+                      int64_t to, int width, enum run run, struct style st)
+{
+    static const char end_mark[] = {[TXN_OPEN] = 'O', [TXN_COMMITTED] = 'C',
+                                    [TXN_ABORTED] = 'A'};
+    int *row_of = calloc(s->n_txns + 1, sizeof *row_of);
+    int *span = calloc(s->n_txns + 1, sizeof *span);
+    int n_rows;
+
+    if (!row_of || !span) {
+        kit_err("out of memory");
+        exit(1);
+    }
+    n_rows = txn_rows(s, l, run, row_of, span);
+    for (int row = 0; row < n_rows; row++) {
+        struct row r;
+        int drawn = 0;
+
+        row_init(&r, width);
+        if (row == 0)
+            text(&r, 4, run == RUN1 ? "run 1 txn" : "rerun txn", INK_TEXT);
+        for (size_t k = 0; k < s->n_txns; k++) {
+            const struct txn *t = &s->txns[k];
+            int64_t lo, hi;
+            int c0, c1, ink = INK_TXN + t->state;
+
+            if (row_of[k] != row)
+                continue;
+            lo = t->lo[span[k]], hi = t->hi[span[k]];
+            if (hi < from || lo >= to)
+                continue;
+            c0 = boundary_col(lo < from ? from : lo, from) + 1;
+            c1 = hi < to ? boundary_col(hi, from) + 3 : boundary_col(to, from) - 1;
+            for (int c = c0; c <= c1; c++)
+                put(&r, c, '=', ink);
+            if (lo >= from)
+                put(&r, c0, '[', ink);
+            if (hi < to)
+                put(&r, c1, end_mark[t->state], ink);
+            drawn = 1;
+        }
+        if (drawn)
+            print_row(&r, st);
+        free(r.pix);
+    }
+    free(row_of);
+    free(span);
+}
+
 static void draw_segment(const struct story *s, int64_t from, int64_t to,
                          int width, struct style st)
 {
@@ -254,6 +316,7 @@ static void draw_segment(const struct story *s, int64_t from, int64_t to,
         const struct lane *l = &s->lanes[i];
         char name[32];
 
+        draw_txns(s, l, from, to, width, RUN1, st);
         row_init(&r, width);
         draw_marks(&r, s, l, from, to, BEFORE_CRASH);
         print_row(&r, st);
@@ -279,6 +342,7 @@ static void draw_segment(const struct story *s, int64_t from, int64_t to,
             print_row(&r, st);
             free(r.pix);
         }
+        draw_txns(s, l, from, to, width, RERUN, st);
         if (i + 1 < s->n_lanes)
             printf("\n");
     }
@@ -333,6 +397,30 @@ static void print_legend(struct style st)
     free(r.pix);
     printf("%*sa commit of k sits between offsets k-1 and k: \"everything "
            "below k is done\"\n", indent, "");
+}
+
+/* Step 09's marks, under the legend when the story has transactions. */
+static void print_txn_legend(struct style st)
+{
+    static const struct {
+        int state;
+        const char *mark, *what;
+    } keys[] = {
+        {TXN_COMMITTED, "[=C", "a transaction: begun at [, committed at C"},
+        {TXN_ABORTED, "[=A", "aborted: its invoices and offsets are thrown away"},
+        {TXN_OPEN, "[=O", "left open when its run ended (a crash): the broker aborts it"},
+    };
+    const int indent = 8;
+
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        struct row r;
+
+        row_init(&r, 96);
+        text(&r, indent, keys[i].mark, INK_TXN + keys[i].state);
+        text(&r, indent + 4, keys[i].what, INK_TEXT);
+        print_row(&r, st);
+        free(r.pix);
+    }
 }
 
 /* The offsets of a lane in state WANT, as ranges: " (offsets 2-4,7)". */
@@ -439,7 +527,14 @@ static void print_header(const struct story *s, const char *title)
     else
         printf("; no rerun given\n");
     printf("the broker recorded %d commit%s before the crash and %d by the "
-           "rerun\n\n", before, kit_s(before), after);
+           "rerun\n", before, kit_s(before), after);
+    if (s->n_txns) {
+        char words[512];
+
+        txn_words(s, words, sizeof words);
+        printf("%s\n", words);
+    }
+    printf("\n");
 }
 
 void print_terminal(const struct story *s, const char *title,
@@ -465,6 +560,8 @@ void print_terminal(const struct story *s, const char *title,
             break;
     }
     print_legend(st);
+    if (s->n_txns)
+        print_txn_legend(st);
     printf("\nsummary:\n");
     for (size_t i = 0; i < s->n_lanes; i++) {
         const struct lane *l = &s->lanes[i];
