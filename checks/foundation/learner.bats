@@ -277,7 +277,7 @@ wait_for_text() { # FILE TEXT [SECONDS]
 
 @test "hint, diff, watch: a bad STEP exits 2 naming the steps; no STEP or an unknown option exits 2 with usage" {
     for script in hint diff watch; do
-        for bad in 99 9 bogus 01_auto; do
+        for bad in 99 0 bogus 01_auto; do
             run -2 timeout 10 "$ROOT/scripts/$script.sh" "$bad"
             assert_output "$script: no step '$bad'; the steps are: $(cd "$ROOT/steps" && ls -d [0-9][0-9]_*/ | tr -d / | paste -sd' ') (STEP=01 or STEP=1 will do)"
         done
