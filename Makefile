@@ -43,6 +43,10 @@ STORY := tools/analysis/story.c tools/analysis/story_read.c tools/analysis/story
 build/tools/%: tools/observers/%.c $(KIT) | build/tools
 	$(CC) $(CFLAGS) -Itools/kit -o $@ $(filter %.c,$^) $(LDLIBS)
 
+# commits --txn: the state of commits made in transactions lives in a file of its own.
+build/tools/commits: tools/observers/commits.c tools/observers/commits_txn.c tools/observers/commits_txn.h $(KIT) | build/tools
+	$(CC) $(CFLAGS) -Itools/kit -o $@ $(filter %.c,$^) $(LDLIBS)
+
 # The facts of a crash-and-rerun story (story*.c), printed by analyze and drawn by timeline.
 build/tools/analyze: tools/analysis/analyze.c $(STORY) $(KIT) | build/tools
 	$(CC) $(CFLAGS) -Itools/kit -o $@ $(filter %.c,$^) $(LDLIBS)
@@ -213,9 +217,9 @@ build/fixtures/%: checks/foundation/fixtures/%.c
 	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
 
 # decode includes tools/observers/commits.c (its main renamed) to test its decoder.
-build/fixtures/decode: checks/foundation/fixtures/decode.c tools/observers/commits.c $(KIT)
+build/fixtures/decode: checks/foundation/fixtures/decode.c tools/observers/commits.c tools/observers/commits_txn.c $(KIT)
 	@mkdir -p build/fixtures
-	$(CC) $(CFLAGS) -Itools/observers -Itools/kit -o $@ $< tools/kit/kit.c $(LDLIBS)
+	$(CC) $(CFLAGS) -Itools/observers -Itools/kit -o $@ $< tools/observers/commits_txn.c tools/kit/kit.c $(LDLIBS)
 
 # Known-wrong solutions for the self-check (checks/mutants/*.patch applied to a solution).
 build/mutants/%.c: checks/mutants/%.patch $$(shell sed -n 's|^--- a/||p' checks/mutants/$$*.patch)

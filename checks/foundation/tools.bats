@@ -380,6 +380,29 @@ $g $t2 0 2 100 98"
     assert_equal "$(awk -F'\t' '{ print NF }' <<<"$output" | sort -u)" 4
 }
 
+@test "commits --txn: a commit held back only by another group's open transaction waits for it, then reads kept" {
+    run make -s -C "$ROOT" build/fixtures/txn
+    assert_success
+    local t fx=$ROOT/build/fixtures/txn start ms
+    t=$(name orders)
+    topic_with_orders "$t"
+    # Group A leaves a transaction open; then group B commits, plainly, after it in the
+    # same log: a read_committed reader stops at A's record, before B's.
+    run -0 timeout 30 "$fx" "$BROKER" "$t-a" "$t" 0 2 open
+    run -0 timeout 30 "$COMMITTER" "$BROKER" "$t-b" "$t" 1 3
+    # A's next instance (same transactional.id) ends A's transaction 2 s from now.
+    ( sleep 2; timeout 30 "$fx" "$BROKER" "$t-a" "$t" 0 4 commit ) 3>&- &
+    start=$(now_ms)
+    run --separate-stderr timeout 70 "$TOOLS/commits" -b "$BROKER" -g "$t-b" --txn
+    ms=$(($(now_ms) - start))
+    wait
+    assert_success
+    assert_equal "$(cut -f2,3,5 <<<"$output")" "$(printf '1\t3\tkept')"
+    assert_equal "$stderr" ""
+    [ "$ms" -ge 1500 ] || fail "it answered in $ms ms, before A's transaction ended: it did not wait"
+    note "waited $ms ms for the other group's transaction to end"
+}
+
 @test "invoices: read_committed counts only committed transactions, read_uncommitted also aborted ones; an open one stops read_committed short" {
     run make -s -C "$ROOT" build/fixtures/txn
     assert_success

@@ -26,10 +26,9 @@
  *              transaction committed;
  *     aborted  its transaction was aborted: the broker dropped it, and the
  *              group's offset did not move;
- *     open     not decided yet: a transaction that began at or before it has
- *              not ended (its own, or another group's: every group writes to
- *              the same log, and readers wait at the first record of the
- *              oldest transaction still open).
+ *     open     its transaction (of this group) has not ended yet.
+ *
+ * (How: commits_txn.c.)
  *
  * To tell them apart the partition is read twice: as a read_committed
  * reader sees it (it stops at the first record of a transaction still open,
@@ -54,37 +53,14 @@ static const char usage[] =
     "  --header   first print the line: topic partition offset commit_ms;\n"
     "             and when there is no commit, say so and exit 1\n"
     "  --txn      add a column STATE: kept, aborted (in a transaction that\n"
-    "             was aborted) or open (not decided: a transaction still open\n"
-    "             began at or before it)\n"
+    "             was aborted) or open (in a transaction not ended yet)\n"
     "  -h         show this help\n";
 
 #define OFFSETS_TOPIC "__consumer_offsets"
 
 static long printed; /* commits printed so far */
 
-/* --txn: the offsets of __consumer_offsets that a read_committed reader
- * sees (ascending), and where it stopped (the last stable offset). */
-static int txn_mode, collecting;
-static int64_t *visible, lso = -1;
-static size_t n_visible, cap_visible;
-
-static const char *state_of(int64_t offset)
-{
-    size_t lo = 0, hi = n_visible;
-
-    if (offset >= lso)
-        return "open";
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (visible[mid] == offset)
-            return "kept";
-        if (visible[mid] < offset)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return "aborted";
-}
+#include "commits_txn.h"
 
 /*
  * Which partition of __consumer_offsets holds the group's records?
@@ -312,19 +288,8 @@ static int handle(const rd_kafka_message_t *m, const char *group,
     struct commit c;
     int kind, version;
 
-    if (collecting) {
-        if (n_visible == cap_visible) {
-            size_t cap = cap_visible ? cap_visible * 2 : 1024;
-            int64_t *v = realloc(visible, cap * sizeof(*v));
-            if (!v) {
-                kit_err("out of memory");
-                return -1;
-            }
-            visible = v, cap_visible = cap;
-        }
-        visible[n_visible++] = m->offset;
-        return 0;
-    }
+    if (txn_collecting())
+        return txn_collect(m->offset);
     kind = parse_key(m, &c);
 
     if (kind == 0)
@@ -356,9 +321,11 @@ static int handle(const rd_kafka_message_t *m, const char *group,
         return -1;
     }
     printed++;
-    printf("%.*s\t%d\t%lld\t%lld%s%s\n", c.topic.len, c.topic.s, (int)c.partition,
-           (long long)c.offset, (long long)c.timestamp, txn_mode ? "\t" : "",
-           txn_mode ? state_of(m->offset) : "");
+    if (txn_mode)   /* printed once every state is known (commits_txn.c) */
+        return txn_keep(c.topic.s, c.topic.len, c.partition, c.offset, c.timestamp,
+                        m->offset);
+    printf("%.*s\t%d\t%lld\t%lld\n", c.topic.len, c.topic.s, (int)c.partition,
+           (long long)c.offset, (long long)c.timestamp);
     return 0;
 }
 
@@ -380,7 +347,7 @@ static double now(void)
  * up offsets but are never handed to us.  librdkafka's "partition EOF" event
  * carries the position it reached, past any such records.
  */
-static int read_partition(rd_kafka_t *rk, int32_t p, int64_t start,
+int read_partition(rd_kafka_t *rk, int32_t p, int64_t start,
                           int64_t end, const char *group, const char *topic,
                           int64_t *reached)
 {
@@ -437,32 +404,6 @@ static int read_partition(rd_kafka_t *rk, int32_t p, int64_t start,
     }
     if (reached && position > *reached)
         *reached = position;  /* read to the end: nothing open */
-    return rc;
-}
-
-/* --txn: what a read_committed reader sees of partition P (into visible,
- * lso), with a client of its own. */
-static int read_committed_view(const char *broker, int32_t p, int64_t low, int64_t high)
-{
-    rd_kafka_conf_t *conf = kit_conf(broker, "group.id", "kit-commits-reader",
-                                     "enable.auto.commit", "false",
-                                     "enable.auto.offset.store", "false",
-                                     "enable.partition.eof", "true",
-                                     "isolation.level", "read_committed",
-                                     "fetch.wait.max.ms", "20", NULL);
-    const rd_kafka_metadata_t *md;
-    rd_kafka_t *rk;
-    int rc;
-
-    if (!conf || !(rk = kit_connect(RD_KAFKA_CONSUMER, conf, broker, KIT_TIMEOUT_MS, &md)))
-        return -1;
-    rd_kafka_metadata_destroy(md);
-    collecting = 1;
-    lso = low;
-    rc = read_partition(rk, p, low, high, NULL, NULL, &lso);
-    collecting = 0;
-    rd_kafka_consumer_close(rk);
-    rd_kafka_destroy(rk);
     return rc;
 }
 
@@ -537,8 +478,9 @@ int main(int argc, char **argv)
         int64_t low, high;
 
         if (kit_watermarks(rk, OFFSETS_TOPIC, p, &low, &high) == 0 &&
-            (!txn_mode || high <= low || read_committed_view(broker, p, low, high) == 0) &&
-            (high <= low || read_partition(rk, p, low, high, group, topic, NULL) == 0))
+            (!txn_mode || high <= low || txn_read_view(broker, p, low, high) == 0) &&
+            (high <= low || read_partition(rk, p, low, high, group, topic, NULL) == 0) &&
+            (!txn_mode || txn_settle_and_print(broker, group, p, low, high) == 0))
             rc = 0;
     }
 
