@@ -285,7 +285,7 @@ static int parse_value(const rd_kafka_message_t *m, struct commit *c)
 static int handle(const rd_kafka_message_t *m, const char *group,
                   const char *topic)
 {
-    struct commit c;
+    struct commit c = {0};   /* (older gcc cannot tell parse_value() fills it) */
     int kind, version;
 
     if (txn_collecting())
