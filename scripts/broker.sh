@@ -174,6 +174,11 @@ native_up() {
     local pid
     if pid=$(native_pid); then
         if ready; then say "already up (native, pid $pid, $ADDRESS)"; return 0; fi
+        # One data folder, one broker: the one running may listen on another port.
+        local running
+        running=$(sed -n 's|^listeners=PLAINTEXT://[^:]*:\([0-9]*\),.*|\1|p' "$STATE/server.properties" 2>/dev/null)
+        [ -z "$running" ] || [ "$running" = "$PORT" ] ||
+            die "this workbook's broker already runs (native, pid $pid) on port $running, with the data in ${STATE#"$ROOT"/}: use KAFKA_PORT=$running, or stop it first (KAFKA_PORT=$running make broker-down); a second broker needs a data folder of its own (KAFKA_STATE_DIR=DIR)"
         say "native broker (pid $pid) is starting; waiting for it to answer..."
         wait_ready "$pid"; say "up (native, Kafka $VERSION, pid $pid, $ADDRESS)"; return 0
     fi

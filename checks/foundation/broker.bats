@@ -34,6 +34,16 @@ setup() {
     assert_output --partial "kafka.Kafka"
 }
 
+@test "broker: up on another port while this folder's broker runs is refused at once, and that broker keeps running" {
+    # (It once waited 60 s for the other port, then killed the running broker.)
+    run -0 timeout 120 "$ROOT/scripts/broker.sh" up
+    pid=$(cat "$KAFKA_STATE_DIR/kafka.pid")
+    KAFKA_PORT=$((KAFKA_PORT + 2)) run -1 timeout 20 "$ROOT/scripts/broker.sh" up
+    assert_output --partial "already runs (native, pid $pid) on port $KAFKA_PORT"
+    kill -0 "$pid" || fail "the running broker was stopped"
+    run -0 timeout 10 "$TOOLS/ping" -b "$LIFE_BROKER"
+}
+
 @test "broker: two ups at once start one broker: the second waits for the first" {
     run -0 timeout 60 "$ROOT/scripts/broker.sh" down
     "$ROOT/scripts/broker.sh" up >"$BATS_TEST_TMPDIR/first.log" 2>&1 3>&- &
