@@ -12,14 +12,14 @@
  * producer holds the batch's invoices AND the consumer's offsets, and the
  * broker commits or aborts them together.
  *
- *   TODO 1  Give the producer a transactional.id (--txn-id), and make it
+ *   TODO 1  Give the producer a transactional id (--txn-id), and make it
  *           ready for transactions once, before the first batch.
  *   TODO 2  Put each batch in one transaction: begin it before the first
  *           invoice and, instead of the consumer's commit, send the batch's
  *           offsets to the transaction, then commit it.
  *   TODO 3  When a transactional call fails: abort and rewind to the
  *           committed offsets if the error allows it; stop if it is fatal
- *           (another instance took over the transactional.id).
+ *           (another instance took over the transactional id).
  *
  * Then `make run STEP=09`, Ctrl+C it mid-batch, run it again, and read the
  * invoices both ways: `make invoices`, then with ISOLATION=read_uncommitted.
@@ -64,7 +64,7 @@ static void set_conf(rd_kafka_conf_t *conf, const char *name,
  * the consumer to the committed offsets (step_rewind() does it), so that
  * the batch is read and done again in the next transaction; return 0. When the producer has a fatal
  * error (the broker fenced it: a newer instance has the same
- * transactional.id) nothing more may be written: say so and return 1, and
+ * transactional id) nothing more may be written: say so and return 1, and
  * the caller stops. Either way destroy the error object. */
 /* SOLUTION (TODO 3): stop when fatal, else abort and rewind if allowed. */
 static int txn_failed(rd_kafka_t *consumer, rd_kafka_t *producer,
@@ -134,7 +134,7 @@ int main(int argc, char **argv) {
         step_producer_conf(pconf); /* says when no broker answers */
 
         /* TODO 1 (a): A transactional producer has a name, its
-         * transactional.id, that stays the same when the program restarts:
+         * transactional id, that stays the same when the program restarts:
          * that is how the broker knows the new instance for the old one
          * come back, aborts what the old one left open, and shuts out the
          * old one if it still runs (a "zombie"). Which value, then? The
@@ -154,7 +154,7 @@ int main(int argc, char **argv) {
          * producer registers with the broker, once. rdkafka.h's
          * "Transactional producer API" section starts with that call: read
          * what it does to a previous instance with the same
-         * transactional.id. Let it wait step_wait_ms() for the broker. On
+         * transactional id. Let it wait step_wait_ms() for the broker. On
          * an error print it on stderr and exit 1. (Why here, before the
          * consumer exists? Try it after: what does the rerun of a killed
          * instance wait for, when it asks for the group's offsets?) */
