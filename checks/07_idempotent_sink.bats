@@ -32,11 +32,6 @@ teardown() {
 # SQL on the test's database: one row per line, columns separated by |.
 sql() { sqlite3 -batch "$DB" "$@"; }
 
-# Each partition's log end on the broker: "partition log_end" (from lag's table).
-log_ends() {
-    "$TOOLS/lag" -b "$BROKER" -g "$GROUP" -t "$TOPIC" | awk -v t="$TOPIC" '$2 == t { print $3, $5 }' | sort -n
-}
-
 # The database's offsets: "partition next_offset".
 db_offsets() { sql "SELECT partition, next_offset FROM offsets WHERE topic = '$TOPIC' ORDER BY partition" | tr '|' ' '; }
 
@@ -146,18 +141,13 @@ stuck_before() {
 # database after the kill (db_problems). Sets KILL_DELAYS (the delays, for the notes).
 # Usage: kill_once I JUDGE
 kill_once() {
-    local i=$1 judge=$2 d=$BATS_TEST_TMPDIR delay problems have
-    # Work for this run: under load a kill can come late and a run take more orders than
-    # planned, until none were left for the next one. Keep at least 10 the database lacks.
-    # (Not before the first run made the database: sqlite3 would create an empty file
-    # there, and under the grader that file would stand where the sandbox links the
-    # program's database.)
+    local i=$1 judge=$2 d=$BATS_TEST_TMPDIR problems have
+    # Work for this run: at least 10 orders the database lacks. (Not counted before the
+    # first run made the database: sqlite3 would create an empty file there, and under
+    # the grader that file would stand where the sandbox links the program's database.)
     have=0
     [ ! -s "$DB" ] || have=$(sql "SELECT COUNT(*) FROM orders" 2>/dev/null) || have=0
-    if [ $((COUNT - ${have:-0})) -lt 10 ]; then
-        run -0 timeout 30 "$TOOLS/populate" -b "$BROKER" -t "$TOPIC" -n 20 --first $((COUNT + 1)) --force
-        COUNT=$((COUNT + 20))
-    fi
+    top_up_orders "${have:-0}" 10
     member_opts
     start_killable $STEP "$d/run$i" -p "$WORK_MS" --crash-at 0 --db "$DB" "${MEMBER_OPTS[@]}"
     local waited=0
@@ -170,11 +160,7 @@ kill_once() {
         STEP_STATUS=0; wait "$STEP_PID" || STEP_STATUS=$?; STEP_PID=
         ended_by_itself "$d/run$i" "Run $i (before kill -9 number $i)"
     fi
-    delay=$((RANDOM % 250 + 100))
-    sleep "0.$delay"
-    kill -KILL $(program_pid) 2>/dev/null || true
-    STEP_STATUS=0; wait "$STEP_PID" || STEP_STATUS=$?; STEP_PID=
-    KILL_DELAYS="$KILL_DELAYS ${delay}ms"
+    kill_after_random_delay
     if [ "$STEP_STATUS" -ne 137 ]; then
         ended_by_itself "$d/run$i" "Run $i (before kill -9 number $i)"
     fi
@@ -183,7 +169,7 @@ kill_once() {
     # The cause first (the same line whichever kill found it), then when.
     ! grep -q 'has no row for it' <<<"$problems" || problems=$(printf '%s\n%s' "$NO_OFFSETS_ROW" "$problems")
     [ -z "$problems" ] || fail "$(printf '%s\n(After kill -9 number %s, %s after its 2nd processed line: the database must match itself after any kill.)\n%s' \
-        "$problems" "$i" "${delay}ms" "$(hint_for $STEP)")"
+        "$problems" "$i" "${KILL_DELAY}ms" "$(hint_for $STEP)")"
 }
 
 # The run to the end, after the kills: it must end by --idle-exit.

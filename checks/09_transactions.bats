@@ -125,11 +125,6 @@ expect_exactly_once() {
     [ -z "$wrong" ] || fail "$(printf 'Each invoice must be keyed by its order, with the value Invoice-for-<order> (step_invoice()); seen: %s\n%s' "$(echo $wrong)" "$(hint_for $STEP)")"
 }
 
-# The group's committed offsets on the orders, "partition offset" (- when none), and
-# each partition's end, "partition end".
-group_offsets() { "$TOOLS/lag" -b "$BROKER" -g "$GROUP" -t "$TOPIC" | awk -v t="$TOPIC" '$2 == t { print $3, $4 }' | sort -n; }
-log_ends() { "$TOOLS/lag" -b "$BROKER" -g "$GROUP" -t "$TOPIC" | awk -v t="$TOPIC" '$2 == t { print $3, $5 }' | sort -n; }
-
 # Fail unless the group's offsets are at the end of each partition of the orders.
 expect_offsets_at_end() {
     local ends cause
@@ -144,7 +139,7 @@ expect_offsets_at_end() {
 
 # "partition next_offset" of the last committed line of each partition in FILES (a line
 # with no offset, < 0, for a partition not read yet, is no commit).
-last_committed() { cat "$@" 2>/dev/null | awk '$1 == "committed" { split($2, p, "="); split($3, o, "="); if (o[2] >= 0) last[p[2]] = o[2] } END { for (k in last) print k, last[k] }' | sort -n; }
+last_committed() { events committed "$@" 2>/dev/null | awk '$2 >= 0 { last[$1] = $2 } END { for (k in last) print k, last[k] }' | sort -n; }
 
 # ------------------------------------------------------------------ the tests
 
@@ -188,14 +183,9 @@ last_committed() { cat "$@" 2>/dev/null | awk '$1 == "committed" { split($2, p, 
 # random 100-349 ms more, then kill -9 it. Run number I; sets KILL_DELAYS.
 # Usage: kill_once I
 kill_once() {
-    local i=$1 d=$BATS_TEST_TMPDIR delay waited=0 done_cnt
-    # Work for this run: under load a kill can come late and a run take more orders than
-    # planned, until none were left for the next one. Keep at least 20 not yet done.
-    done_cnt=$(group_offsets | awk '$2 != "-" { n += $2 } END { print n + 0 }')
-    if [ $((COUNT - done_cnt)) -lt 20 ]; then
-        run -0 timeout 30 "$TOOLS/populate" -b "$BROKER" -t "$TOPIC" -n 20 --first $((COUNT + 1)) --force
-        COUNT=$((COUNT + 20))
-    fi
+    local i=$1 d=$BATS_TEST_TMPDIR waited=0
+    # Work for this run: at least 20 orders whose offsets are not committed yet.
+    top_up_orders "$(group_offsets | awk '$2 != "-" { n += $2 } END { print n + 0 }')" 20
     member_opts
     start_killable $STEP "$d/run$i" --out "$OUT" --txn-id "$TXN_ID" -p "$WORK_MS" --crash-at 0 "${MEMBER_OPTS[@]}"
     wait_processed "$d/run$i.out" 7 || waited=$?
@@ -206,11 +196,7 @@ kill_once() {
             "Run $i was to process 7 orders before kill -9 number $i; it processed $(grep -c '^processed ' "$d/run$i.out") and $([ "$waited" -eq 2 ] && echo "was still running after ${RUN_TIMEOUT}s" || echo "exited $STEP_STATUS ($(status_meaning "$STEP_STATUS"))")." \
             "Its stderr ends with: $(tail -n 3 "$d/run$i.err")" "$(hint_for $STEP)")"
     fi
-    delay=$((RANDOM % 250 + 100))
-    sleep "0.$delay"
-    kill -KILL $(program_pid) 2>/dev/null || true
-    wait "$STEP_PID" 2>/dev/null || true; STEP_PID=
-    KILL_DELAYS="$KILL_DELAYS ${delay}ms"
+    kill_after_random_delay
 }
 
 @test "09: kill -9 at random points, then a run to the end: read_committed sees every invoice exactly once" {
@@ -292,7 +278,7 @@ kill_once() {
     [ -z "$not_aborted" ] || fail "$(printf 'Expected the offsets of the transaction the crash left open (%s) to end aborted; not: %s. The record (topic partition offset commit_ms state):\n%s\n%s' "$open" "$not_aborted" "$(cat "$d/commits2")" "$(hint_for $STEP)")"
     # Every commit the broker kept belongs to a transaction the program saw committed.
     kept_bad=$(awk -F'\t' '$5 == "kept" { print $2, $3 }' "$d/commits2" | sort -u |
-        comm -23 - <(cat "$d/crash.out" "$d/final.out" | awk '$1 == "committed" { split($2, p, "="); split($3, o, "="); if (o[2] >= 0) print p[2], o[2] }' | sort -u))
+        comm -23 - <(events committed "$d/crash.out" "$d/final.out" | awk '$2 >= 0 { print $1, $2 }' | sort -u))
     [ -z "$kept_bad" ] || fail "$(printf '%s\n%s' "Commits the broker kept that no committed transaction of the program reported (partition offset): $(echo $kept_bad)." "$(hint_for $STEP)")"
     expect_exactly_once "a crash before the 2nd commit and a rerun" "$d"/*.probe
     expect_offsets_at_end "$d"/*.probe
@@ -364,7 +350,7 @@ kill_once() {
     # The program's own group: orders are not transactional, its lag is 0 (above).
     reader=$GROUP-reader
     run -0 timeout 60 "$TOOLS/invoices" -b "$BROKER" -t "$OUT" --commit-as "$reader"
-    lags=$("$TOOLS/lag" -b "$BROKER" -g "$reader" -t "$OUT" | awk -v t="$OUT" '$2 == t && $4 != "-" { print $3, $6 }')
+    lags=$(lag_table "$reader" "$OUT" | awk '$2 != "-" { print $1, $4 }')
     [ -n "$lags" ] || fail "The invoices reader committed nothing: no invoice was written? $(txn_cause "$d/run.probe")"
     bad=$(awk '$2 != 1' <<<"$lags")
     [ -z "$bad" ] || fail "$(printf '%s\n%s\n%s' "$(txn_cause "$d/run.probe" | grep . || echo "Each partition of the invoices should end with a transaction's commit marker.")" \

@@ -174,6 +174,26 @@ start_killable() {
 }
 program_pid() { local t; t=$(pgrep -P "$STEP_PID") && pgrep -P "$t"; }
 
+# Under load a kill can come late and a run take more orders than planned, until none
+# were left for the next run: when fewer than MIN of the COUNT orders are left to do (DONE
+# are done), write 20 more (Order-COUNT+1 on, populate --first) and count them in COUNT.
+# Usage: top_up_orders DONE MIN   (steps 07 and 09's kills)
+top_up_orders() {
+    [ $((COUNT - ${1:-0})) -lt "$2" ] || return 0
+    run -0 timeout 30 "$TOOLS/populate" -b "$BROKER" -t "$TOPIC" -n 20 --first $((COUNT + 1)) --force
+    COUNT=$((COUNT + 20))
+}
+
+# A random 100-349 ms more, then kill -9 the program of start_killable and wait for it.
+# Sets STEP_STATUS (137: the kill landed), KILL_DELAY, and adds it to KILL_DELAYS.
+kill_after_random_delay() {
+    KILL_DELAY=$((RANDOM % 250 + 100))
+    sleep "0.$KILL_DELAY"
+    kill -KILL $(program_pid) 2>/dev/null || true
+    STEP_STATUS=0; wait "$STEP_PID" || STEP_STATUS=$?; STEP_PID=
+    KILL_DELAYS="$KILL_DELAYS ${KILL_DELAY}ms"
+}
+
 # Wait until PREFIX.out has N `processed` lines; returns 1 when the program ended first,
 # 2 when RUN_TIMEOUT passed. (No fail in here: called as a condition, bats' fail only
 # returns, and the loop would go on saying it, once every 50 ms.)

@@ -99,6 +99,19 @@ expect_refused_commit_handled() {
     expect_exit 1 "after a commit the broker refused" "$d/run"
 }
 
+# ------------------------------------------------------------------ the broker's offsets
+
+# What the broker holds for a group on a topic (build/tools/lag), one line per partition
+# of the topic: "partition committed end lag" ("-" for committed and lag when nothing is
+# committed). Usage: lag_table [GROUP [TOPIC]]   (default: this test's)
+lag_table() {
+    local g=${1:-$GROUP} t=${2:-$TOPIC}
+    "$TOOLS/lag" -b "$BROKER" -g "$g" -t "$t" | awk -v t="$t" '$2 == t { print $3, $4, $5, $6 }' | sort -n
+}
+# Each partition's log end, "partition end"; the group's committed offsets, "partition offset".
+log_ends() { lag_table | cut -d' ' -f1,3; }
+group_offsets() { lag_table | cut -d' ' -f1,2; }
+
 # ------------------------------------------------------------------ the facts
 
 # One analysis of a run (and its rerun), shared by every check: build/tools/analyze reads
